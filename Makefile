@@ -1,0 +1,33 @@
+# `make demo` runs the main job; `make test` runs lint, types and the whole test suite.
+# Both create .venv and install the pinned dependencies (constraints.txt) when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pip applies the pins to build tools (hatchling) too through this variable.
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: test lint demo bench clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q pip
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+demo: $(BIN)/.installed
+	$(BIN)/python -m example_projects.demo
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,43 @@
+"""Segment analytics for Python web apps: a non-blocking batching client and adapters
+for Django, Flask and ASGI that fill in who and where from each request."""
+
+from __future__ import annotations
+
+from .batch import Batch
+from .client import Analytics
+from .default_client import (
+    alias,
+    configure,
+    current,
+    default_client,
+    flush,
+    group,
+    identify,
+    page,
+    screen,
+    track,
+)
+from .errors import ClientClosedError, DeliveryError, MessageDropped, ValidationError
+from .handle import RequestAnalytics
+from .version import VERSION as __version__
+
+__all__ = [
+    "Analytics",
+    "Batch",
+    "ClientClosedError",
+    "DeliveryError",
+    "MessageDropped",
+    "RequestAnalytics",
+    "ValidationError",
+    "__version__",
+    "alias",
+    "configure",
+    "current",
+    "default_client",
+    "flush",
+    "group",
+    "identify",
+    "page",
+    "screen",
+    "track",
+]

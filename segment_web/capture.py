@@ -1,0 +1,25 @@
+"""Where ``segment_web.testing`` plugs in: while a sink is registered, every client
+hands it each built message instead of queueing it, so nothing goes to the network."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+Sink = Callable[[object, dict[str, Any]], None]
+
+_lock = threading.Lock()
+sinks: tuple[Sink, ...] = ()  # a tuple, so the hot path reads it without a lock
+
+
+def add_sink(sink: Sink) -> None:
+    global sinks
+    with _lock:
+        sinks = (*sinks, sink)
+
+
+def remove_sink(sink: Sink) -> None:
+    global sinks
+    with _lock:
+        sinks = tuple(existing for existing in sinks if existing is not sink)

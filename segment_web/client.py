@@ -1,0 +1,263 @@
+"""``Analytics``: the options, the six calls, flush and shutdown. No HTTP here."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import math
+import os
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import capture, signals
+from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
+from .calls import MessageCalls
+from .delivery import DeliveryThread
+from .errors import ClientClosedError, DeliveryError
+from .message import MessageType, build_message, normalize_fields
+from .queue import BatchQueue, Callback
+from .reporting import Reporter
+from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+
+logger = logging.getLogger("segment_web")
+
+_FLUSH_POLL = 0.25  # how often a waiting flush checks that the delivery thread still lives
+
+
+class Analytics(MessageCalls):
+    """A Segment client with its own queue and delivery thread.
+
+    Calls validate and encode the message on the caller's thread, queue it and return
+    in microseconds; a background thread sends batches. See PRODUCT.md for the options.
+    """
+
+    def __init__(
+        self,
+        write_key: str,
+        *,
+        host: str = DEFAULT_HOST,
+        flush_at: int = 20,
+        flush_interval: float = 10.0,
+        enable: bool = True,
+        error_handler: Callable[[Exception], Any] | None = None,
+        max_queue_size: int = 10_000,
+        max_retries: int = 10,
+        timeout: float = 15.0,
+        gzip: bool = True,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        if not isinstance(write_key, str) or not write_key.strip():
+            raise ValueError(f"write_key must be a non-empty string, got {write_key!r}")
+        _require_int("flush_at", flush_at)
+        _require_int("max_queue_size", max_queue_size, minimum=1)
+        _require_int("max_retries", max_retries, minimum=0)
+        _require_seconds("flush_interval", flush_interval, allow_zero=True)
+        _require_seconds("timeout", timeout, allow_zero=False)
+        _require_seconds("shutdown_timeout", shutdown_timeout, allow_zero=True)
+        for name, flag in (("enable", enable), ("gzip", gzip)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
+        if error_handler is not None and not callable(error_handler):
+            raise ValueError(f"error_handler must be callable or None, got {error_handler!r}")
+
+        self.write_key = write_key
+        self.host = host
+        self.endpoint = batch_endpoint(host)
+        self.flush_at = max(1, flush_at)
+        self.flush_interval = float(flush_interval)
+        self.enable = enable
+        self.error_handler = error_handler
+        self.max_queue_size = max_queue_size
+        self.max_retries = max_retries
+        self.timeout = float(timeout)
+        self.gzip = gzip
+        self.shutdown_timeout = float(shutdown_timeout)
+
+        self._closed = False
+        self._queue = BatchQueue(
+            flush_at=self.flush_at,
+            flush_interval=self.flush_interval,
+            max_size=max_queue_size,
+            max_batch_bytes=MAX_BATCH_BYTES - envelope_overhead(write_key),
+        )
+        self._reporter = Reporter(self, error_handler)
+        self._transport = Transport(
+            self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip
+        )
+        self._delivery = DeliveryThread(
+            self._queue,
+            self._transport,
+            RetryPolicy(max_retries=max_retries),
+            self._reporter,
+            write_key=write_key,
+            enabled=enable,
+        )
+        _live_clients.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Analytics {self.endpoint} queued={len(self._queue)}>"
+
+    @property
+    def flushed(self) -> bool:
+        """False until the first batch went; set True to not send the first message at once."""
+        return not self._queue.send_first
+
+    @flushed.setter
+    def flushed(self, value: bool) -> None:
+        self._queue.send_first = not value
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in the queue (not counting a batch in flight)."""
+        return len(self._queue)
+
+    def _send(
+        self,
+        kind: MessageType,
+        message: Mapping[str, Any] | None,
+        fields: Mapping[str, Any],
+        callback: Callback | None,
+    ) -> str:
+        return self.enqueue(kind, normalize_fields(kind, message, fields), callback)
+
+    def enqueue(
+        self, kind: MessageType, fields: Mapping[str, Any], callback: Callback | None = None
+    ) -> str:
+        """Validate and queue one message from snake_case ``fields``; returns its messageId."""
+        if self._closed:
+            raise ClientClosedError("this Analytics client was shut down; create a new one")
+        message, payload = build_message(kind, fields)
+        message_id: str = message["messageId"]
+        if capture.sinks:
+            for sink in capture.sinks:
+                sink(self, message)
+            if callback is not None:
+                callback(None, Batch([payload]))
+            return message_id
+        entry = (payload, callback)
+        if not self._queue.put(entry):
+            reason = f"queue full (max_queue_size={self.max_queue_size})"
+            self._reporter.dropped([entry], reason, [message])
+            return message_id
+        self._delivery.ensure_running()
+        if signals.message_queued.receivers:
+            signals.message_queued.send(self, message=message)
+        return message_id
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Block until every message queued before this call is delivered or finally failed.
+
+        Returns how many of them were delivered. Raises the delivery error unless an
+        ``error_handler`` is set. With ``timeout`` (seconds), returns when it passes,
+        logging what is still pending.
+        """
+        waiter = self._queue.request_flush()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not waiter.done.is_set():
+            wait = _FLUSH_POLL
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pending = waiter.target - self._queue.processed
+                    logger.warning(
+                        "segment_web: flush timed out after %.1fs with %d message(s) pending",
+                        timeout,
+                        pending,
+                    )
+                    return waiter.delivered
+                wait = min(wait, left)
+            if waiter.done.wait(wait):
+                break
+            self._revive_delivery()
+        if waiter.error is not None and self.error_handler is None:
+            raise waiter.error
+        return waiter.delivered
+
+    async def aflush(self, timeout: float | None = None) -> int:
+        """``flush()`` without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Flush, then stop the delivery thread; later calls raise ``ClientClosedError``."""
+        self._stop(timeout, "the client was shut down before it could be sent")
+
+    def _stop(self, timeout: float | None, drop_reason: str) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            self._delivery.abort.set()  # a batch still retrying gives up now
+            first, entries = self._queue.drain()
+            self._reporter.dropped(entries, drop_reason)
+            self._queue.complete(first, len(entries), DeliveryError(drop_reason))
+            self._queue.close()
+            self._delivery.join(timeout=1.0)
+            if self._queue.in_flight:
+                logger.warning(
+                    "segment_web: %d message(s) still in flight at shutdown", self._queue.in_flight
+                )
+            self._reporter.flush_drop_log()
+            _live_clients.discard(self)
+
+    def _revive_delivery(self) -> None:
+        """A flush must not hang on a delivery thread that died: fail its batch, restart it."""
+        if self._delivery.alive or self._closed:
+            return
+        in_flight = self._queue.in_flight
+        if in_flight:
+            error = DeliveryError("the delivery thread died with this batch in flight")
+            self._queue.complete(self._queue.processed, in_flight, error)
+        if len(self._queue):
+            self._delivery.ensure_running()
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self._stop(self.shutdown_timeout, "not delivered before the process exited")
+        except Exception as error:
+            logger.error("segment_web: flush at exit failed: %s", error)
+
+    def _after_fork_in_child(self) -> None:
+        self._queue.reset_after_fork()
+        self._delivery.forget_thread()
+        self._transport.reset_after_fork()
+
+
+def _require_int(name: str, value: object, *, minimum: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+
+
+def _require_seconds(name: str, value: object, *, allow_zero: bool) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{name} must be {kind} number of seconds, got {value!r}")
+
+
+_live_clients: weakref.WeakSet[Analytics] = weakref.WeakSet()
+
+
+def _flush_all_at_exit() -> None:
+    for client in list(_live_clients):
+        client._flush_at_exit()
+
+
+def _reset_all_after_fork() -> None:
+    for client in list(_live_clients):
+        client._after_fork_in_child()
+
+
+atexit.register(_flush_all_at_exit)
+os.register_at_fork(after_in_child=_reset_all_after_fork)

@@ -1,0 +1,90 @@
+"""The per-request handle, and the context variable that makes it ``current()``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from .calls import MessageCalls
+from .message import MessageType, normalize_fields
+from .queue import Callback
+
+if TYPE_CHECKING:
+    from .client import Analytics
+
+current_handle: ContextVar[RequestAnalytics | None] = ContextVar(
+    "segment_web_request_handle", default=None
+)
+
+
+class RequestAnalytics(MessageCalls):
+    """The six calls, pre-filled with what the request tells: user, anonymous id, context.
+
+    Explicit arguments always win; a given ``context`` is deep-merged over the request's.
+    After ``identify(user_id=...)`` the rest of the request's calls carry that user id.
+    ``alias(user_id=...)`` takes ``previous_id`` from the request's user or anonymous id.
+    """
+
+    def __init__(
+        self,
+        client: Analytics,
+        *,
+        user_id: str | int | None = None,
+        anonymous_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.anonymous_id = anonymous_id
+        self.context: dict[str, Any] = dict(context or {})
+
+    def __repr__(self) -> str:
+        return f"<RequestAnalytics user_id={self.user_id!r} anonymous_id={self.anonymous_id!r}>"
+
+    def _send(
+        self,
+        kind: MessageType,
+        message: Mapping[str, Any] | None,
+        fields: Mapping[str, Any],
+        callback: Callback | None,
+    ) -> str:
+        merged = normalize_fields(kind, message, fields)
+        if kind == "alias":
+            previous = self.user_id if self.user_id is not None else self.anonymous_id
+            if previous is not None and str(previous) != str(merged.get("user_id")):
+                merged.setdefault("previous_id", previous)
+        else:
+            if self.user_id is not None:
+                merged.setdefault("user_id", self.user_id)
+            if self.anonymous_id is not None:
+                merged.setdefault("anonymous_id", self.anonymous_id)
+        if self.context:
+            merged["context"] = deep_merge(self.context, merged.get("context") or {})
+        message_id = self.client.enqueue(kind, merged, callback)
+        if kind == "identify" and "user_id" in merged:
+            self.user_id = merged["user_id"]
+        return message_id
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: ``override`` over ``base``, merging nested mappings key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@contextlib.contextmanager
+def activate(handle: RequestAnalytics) -> Iterator[RequestAnalytics]:
+    """Make ``handle`` what ``segment_web.current()`` returns inside the block."""
+    token = current_handle.set(handle)
+    try:
+        yield handle
+    finally:
+        current_handle.reset(token)

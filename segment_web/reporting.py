@@ -1,0 +1,87 @@
+"""Telling the user what became of each message: callbacks, signals, error handler, log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from . import signals
+from .batch import Batch
+from .errors import MessageDropped
+from .queue import Entry
+
+logger = logging.getLogger("segment_web")
+
+DROP_LOG_INTERVAL = 5.0  # seconds; a flood of drops is logged as counts, not line by line
+
+
+class Reporter:
+    """Reports on behalf of one client (the sender of every signal)."""
+
+    def __init__(self, sender: object, error_handler: Callable[[Exception], Any] | None) -> None:
+        self.sender = sender
+        self.error_handler = error_handler
+        self._drop_lock = threading.Lock()
+        self._drops_unlogged: dict[str, int] = {}
+        self._last_drop_log = 0.0
+
+    def delivered(self, batch: Batch, entries: Iterable[Entry], status: int | None) -> None:
+        if status is not None and signals.batch_sent.receivers:
+            signals.batch_sent.send(self.sender, batch=batch, status=status)
+        self._callbacks(entries, None, batch)
+
+    def failed(self, batch: Batch, entries: Iterable[Entry], error: Exception) -> None:
+        if signals.batch_failed.receivers:
+            signals.batch_failed.send(self.sender, batch=batch, error=error)
+        self._callbacks(entries, error, batch)
+        if self.error_handler is not None:
+            try:
+                self.error_handler(error)
+            except Exception:
+                logger.exception("segment_web: the error_handler raised")
+        else:
+            logger.error("segment_web: a batch of %d messages failed: %s", len(batch), error)
+
+    def dropped(
+        self, entries: list[Entry], reason: str, messages: list[Mapping[str, Any]] | None = None
+    ) -> None:
+        """Report messages that will never be sent: signal and callback each, log a count."""
+        if not entries:
+            return
+        batch = Batch([payload for payload, _ in entries])
+        if signals.message_dropped.receivers:
+            for message in messages if messages is not None else batch.messages:
+                signals.message_dropped.send(
+                    self.sender, message=message, message_id=message["messageId"], reason=reason
+                )
+        self._callbacks(entries, MessageDropped(reason), batch)
+        self._log_drops(len(entries), reason)
+
+    def _callbacks(self, entries: Iterable[Entry], error: Exception | None, batch: Batch) -> None:
+        for _, callback in entries:
+            if callback is not None:
+                try:
+                    callback(error, batch)
+                except Exception:
+                    logger.exception("segment_web: a message callback raised")
+
+    def _log_drops(self, count: int, reason: str) -> None:
+        with self._drop_lock:
+            self._drops_unlogged[reason] = self._drops_unlogged.get(reason, 0) + count
+            now = time.monotonic()
+            if self._last_drop_log and now - self._last_drop_log < DROP_LOG_INTERVAL:
+                return
+            counts, self._drops_unlogged = self._drops_unlogged, {}
+            self._last_drop_log = now
+        for why, number in counts.items():
+            logger.warning("segment_web: dropped %d message(s): %s", number, why)
+
+    def flush_drop_log(self) -> None:
+        """Log drops still held back by the rate limit (at shutdown)."""
+        with self._drop_lock:
+            counts, self._drops_unlogged = self._drops_unlogged, {}
+        for why, number in counts.items():
+            logger.warning("segment_web: dropped %d message(s): %s", number, why)

@@ -1,0 +1,22 @@
+"""Blinker signals sent by every client; the sender is the ``Analytics`` instance.
+
+- ``message_queued(client, message=dict)``
+- ``batch_sent(client, batch=Batch, status=int)``
+- ``batch_failed(client, batch=Batch, error=Exception)``
+- ``message_dropped(client, message=dict | None, message_id=str, reason=str)``
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+message_queued = _signals.signal("message_queued", doc="A message was accepted into a queue.")
+batch_sent = _signals.signal("batch_sent", doc="A batch was delivered.")
+batch_failed = _signals.signal("batch_failed", doc="A batch finally failed after its retries.")
+message_dropped = _signals.signal(
+    "message_dropped", doc="A message was dropped before delivery; `reason` says why."
+)
+
+__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued"]
