@@ -1,0 +1,68 @@
+"""Test helpers: capture what would be sent, with no network.
+
+    from segment_web.testing import capture_events
+
+    with capture_events() as events:
+        client.track(user_id="1", event="Signed Up")
+    assert events[0]["event"] == "Signed Up"
+
+The pytest plugin (installed with the package) gives the fixture ``segment_events``:
+a capture active for the whole test, for every client and adapter in the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from . import capture
+
+
+class CapturedEvents(list[dict[str, Any]]):
+    """The messages captured so far, in order; a list with a few helpers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.clients: list[object] = []
+
+    def _record(self, client: object, message: dict[str, Any]) -> None:
+        with self._lock:
+            self.append(message)
+            self.clients.append(client)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """The captured messages of one type (``"track"``, ``"page"``…)."""
+        return [message for message in self if message["type"] == kind]
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The captured track calls, or only those of event ``name``."""
+        return [m for m in self.of_type("track") if name is None or m.get("event") == name]
+
+
+class capture_events:  # lower case: used like a function, as a context manager
+    """Record every message any client would send while active, instead of sending it."""
+
+    def __init__(self) -> None:
+        self.events = CapturedEvents()
+
+    def __enter__(self) -> CapturedEvents:
+        capture.add_sink(self.events._record)
+        return self.events
+
+    def __exit__(self, *exc_info: object) -> None:
+        capture.remove_sink(self.events._record)
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the helpers above work without pytest
+    pass
+else:
+
+    @pytest.fixture
+    def segment_events() -> Iterator[CapturedEvents]:
+        """Every message sent during the test, captured instead of delivered."""
+        with capture_events() as events:
+            yield events
