@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from .queue import Callback
 
 if TYPE_CHECKING:
     from .client import Analytics
+
+logger = logging.getLogger("segment_web")
 
 current_handle: ContextVar[RequestAnalytics | None] = ContextVar(
     "segment_web_request_handle", default=None
@@ -25,20 +28,44 @@ class RequestAnalytics(MessageCalls):
     Explicit arguments always win; a given ``context`` is deep-merged over the request's.
     After ``identify(user_id=...)`` the rest of the request's calls carry that user id.
     ``alias(user_id=...)`` takes ``previous_id`` from the request's user or anonymous id.
+    ``user_id`` may be a callable: it is called once, when a message first needs it, so a
+    request that sends nothing never loads its user.
     """
 
     def __init__(
         self,
         client: Analytics,
         *,
-        user_id: str | int | None = None,
+        user_id: Callable[[], Any] | str | int | None = None,
         anonymous_id: str | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
-        self.user_id = user_id
+        self._user_id: Any = None
+        self._resolve_user: Callable[[], Any] | None = None
+        if callable(user_id):
+            self._resolve_user = user_id
+        else:
+            self._user_id = user_id
         self.anonymous_id = anonymous_id
         self.context: dict[str, Any] = dict(context or {})
+
+    @property
+    def user_id(self) -> Any:
+        """The request's user id (None for an anonymous visitor)."""
+        resolve = self._resolve_user
+        if resolve is not None:
+            self._resolve_user = None
+            try:
+                self._user_id = resolve()
+            except Exception:
+                logger.exception("segment_web: could not read the request's user id")
+        return self._user_id
+
+    @user_id.setter
+    def user_id(self, value: Any) -> None:
+        self._resolve_user = None
+        self._user_id = value
 
     def __repr__(self) -> str:
         return f"<RequestAnalytics user_id={self.user_id!r} anonymous_id={self.anonymous_id!r}>"
@@ -51,13 +78,14 @@ class RequestAnalytics(MessageCalls):
         callback: Callback | None,
     ) -> str:
         merged = normalize_fields(kind, message, fields)
+        user_id = self.user_id
         if kind == "alias":
-            previous = self.user_id if self.user_id is not None else self.anonymous_id
+            previous = user_id if user_id is not None else self.anonymous_id
             if previous is not None and str(previous) != str(merged.get("user_id")):
                 merged.setdefault("previous_id", previous)
         else:
-            if self.user_id is not None:
-                merged.setdefault("user_id", self.user_id)
+            if user_id is not None:
+                merged.setdefault("user_id", user_id)
             if self.anonymous_id is not None:
                 merged.setdefault("anonymous_id", self.anonymous_id)
         if self.context:

@@ -1,0 +1,54 @@
+"""What every adapter holds per app, and the one boundary that keeps analytics
+failures out of the user's responses."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .client import Analytics
+from .context import RequestFacts, RequestRules, RequestScope
+from .settings import SegmentSettings
+
+logger = logging.getLogger("segment_web")
+
+
+@contextlib.contextmanager
+def never_raise(action: str) -> Iterator[None]:
+    """Log an adapter's own failure once and carry on: analytics never breaks a request."""
+    try:
+        yield
+    except Exception:
+        logger.exception("segment_web: %s failed; the response goes on", action)
+
+
+class Integration:
+    """One app's analytics: settings, client and request rules, built once at start-up."""
+
+    def __init__(self, settings: SegmentSettings, client: Analytics | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else settings.build_client()
+        self.rules = RequestRules(settings)
+
+    def start(
+        self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
+    ) -> RequestScope | None:
+        """The request's scope, or None (logged) if reading the request failed."""
+        with never_raise("starting the request's analytics"):
+            return RequestScope(self.rules, self.client, facts, user_id)
+        return None
+
+    def finish(
+        self,
+        scope: RequestScope | None,
+        status: int,
+        content_type: str | None,
+        page_name: str | None,
+    ) -> None:
+        """Send the automatic page call if the response earns one."""
+        if scope is None:
+            return
+        with never_raise("the automatic page call"):
+            scope.finish(status, content_type, page_name)
