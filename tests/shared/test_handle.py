@@ -1,0 +1,106 @@
+"""The per-request handle: pre-filled fields, explicit arguments win, contexts deep-merge."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import segment_web
+from segment_web import Analytics, RequestAnalytics
+from segment_web.handle import activate, deep_merge
+from segment_web.testing import capture_events
+
+
+@pytest.fixture
+def client() -> Analytics:
+    return Analytics("k", enable=False)
+
+
+def handle_for(client: Analytics) -> RequestAnalytics:
+    return RequestAnalytics(
+        client,
+        user_id="u1",
+        anonymous_id="anon-1",
+        context={"ip": "203.0.113.7", "page": {"path": "/a", "url": "https://x/a"}},
+    )
+
+
+def test_prefilled_fields_and_explicit_arguments_win(client: Analytics) -> None:
+    handle = handle_for(client)
+    with capture_events() as events:
+        handle.track(event="Viewed")
+        handle.track(event="Other", user_id="u2", context={"page": {"path": "/b"}, "app": "x"})
+        handle.track({"event": "Mapped", "anonymousId": "anon-2"})
+    first, second, third = events
+    assert first["userId"] == "u1" and first["anonymousId"] == "anon-1"
+    assert first["context"]["ip"] == "203.0.113.7"
+    assert second["userId"] == "u2"
+    assert second["context"]["page"] == {"path": "/b", "url": "https://x/a"}
+    assert second["context"]["app"] == "x"
+    assert second["context"]["library"]["name"] == "segment-web"
+    assert third["anonymousId"] == "anon-2" and third["userId"] == "u1"
+
+
+def test_identify_sets_the_user_for_the_rest_of_the_request(client: Analytics) -> None:
+    handle = RequestAnalytics(client, anonymous_id="anon-1")
+    with capture_events() as events:
+        handle.track(event="Before")
+        handle.identify(user_id=77, traits={"plan": "pro"})
+        handle.track(event="After")
+    assert "userId" not in events[0]
+    assert events[2]["userId"] == "77" and events[2]["anonymousId"] == "anon-1"
+
+
+def test_alias_defaults_previous_id_to_the_request_identity(client: Analytics) -> None:
+    handle = RequestAnalytics(client, anonymous_id="anon-1")
+    with capture_events() as events:
+        handle.alias(user_id="new-user")
+    assert events[0]["previousId"] == "anon-1"
+    assert events[0]["userId"] == "new-user"
+    assert "anonymousId" not in events[0]
+
+
+def test_deep_merge_does_not_modify_its_inputs() -> None:
+    base = {"a": {"b": 1, "c": 2}}
+    override = {"a": {"c": 3}, "d": 4}
+    assert deep_merge(base, override) == {"a": {"b": 1, "c": 3}, "d": 4}
+    assert base == {"a": {"b": 1, "c": 2}} and override == {"a": {"c": 3}, "d": 4}
+
+
+def test_module_level_calls_use_the_active_handle_across_threads_and_tasks(
+    client: Analytics,
+) -> None:
+    handle = handle_for(client)
+    import contextvars
+
+    with capture_events() as events, activate(handle):
+        assert segment_web.current() is handle
+        segment_web.track(event="In request")
+        context = contextvars.copy_context()
+        worker = threading.Thread(
+            target=context.run, args=(segment_web.track,), kwargs={"event": "T"}
+        )
+        worker.start()
+        worker.join(5)
+
+        async def task() -> None:
+            segment_web.track(event="Async")
+
+        asyncio.run(task())
+    assert [e["userId"] for e in events] == ["u1", "u1", "u1"]
+    with (
+        pytest.raises(RuntimeError, match="not configured")
+        if segment_web.default_client() is None
+        else _nothing()
+    ):
+        segment_web.current()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
