@@ -1,0 +1,151 @@
+"""The main job: ``make demo``.
+
+Starts the local collector, runs each example shop (Django, Flask, FastAPI) as a real
+HTTP server, sends a visitor and a new user through it, stops it (its client flushes
+at exit), then prints what the collector received, app by app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from segment_web.collector import Collector
+from segment_web.collector.store import StoredEvent, default_db_path
+
+APPS = ("django", "flask", "fastapi")
+EXPECTED_PER_APP = 8  # see drive(): 3 messages from the visitor, 5 from the new user
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    db_path = default_db_path().with_name("demo.sqlite3")
+    with Collector(db_path) as collector:
+        collector.store.clear()
+        print(f"Collector listening on {collector.url} (SQLite: {db_path})\n")
+        failures = []
+        for app in APPS:
+            try:
+                run_app(app, collector.url)
+            except Exception as error:  # show every app's outcome, then fail
+                failures.append(f"{app}: {error}")
+        arrived = wait_for_events(collector, len(APPS) * EXPECTED_PER_APP, timeout=15)
+        for app in APPS:
+            show(app, [e for e in arrived if e.write_key == f"{app}-example"])
+    print(f"\n{len(arrived)} events arrived from {len(APPS)} apps.")
+    print(
+        "Browse them in the collector's page: "
+        f"python -m segment_web.collector --db {db_path}  →  http://127.0.0.1:8765"
+    )
+    missing = len(APPS) * EXPECTED_PER_APP - len(arrived)
+    if missing > 0:
+        failures.append(f"{missing} expected events did not arrive")
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def run_app(app: str, collector_url: str) -> None:
+    port = free_port()
+    print(f"Running the {app} shop on http://127.0.0.1:{port} …")
+    with serving(app, port, collector_url):
+        drive(f"http://127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def serving(app: str, port: int, collector_url: str) -> Iterator[None]:
+    """The example app in its own process; stopped with Ctrl-C, so its atexit flush runs."""
+    env = {**os.environ, "SEGMENT_HOST": collector_url, "PYTHONPATH": str(ROOT)}
+    env.pop("SEGMENT_WRITE_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"example_projects.{app}_shop", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(port, process, timeout=30)
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def drive(base: str) -> None:
+    """A returning visitor (classic analytics.js cookie) and a new user who signs up."""
+    headers = {"User-Agent": "segment-web-demo/1.0 (+make demo)", "Accept-Language": "en-GB,en"}
+    visitor = requests.Session()
+    visitor.headers.update(headers)
+    visitor.cookies.set("ajs_anonymous_id", "%22demo-visitor-1%22")
+    check(visitor.get(f"{base}/?utm_source=newsletter&utm_campaign=autumn"))
+    check(visitor.get(f"{base}/products/2", headers={"Referer": f"{base}/"}))
+    check(visitor.post(f"{base}/api/cart", json={"product": "2"}))
+
+    newcomer = requests.Session()
+    newcomer.headers.update(headers)
+    check(newcomer.get(f"{base}/"))  # the middleware gives them an ajs_anonymous_id cookie
+    check(newcomer.post(f"{base}/api/signup", json={"email": "ada@example.com"}))
+    check(newcomer.get(f"{base}/products/1"))
+    check(newcomer.post(f"{base}/api/cart", json={"product": "1"}))
+
+
+def check(response: requests.Response) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.method} {response.url} → {response.status_code}")
+
+
+def show(app: str, events: list[StoredEvent]) -> None:
+    print(f"\n── {app} ({len(events)} events) " + "─" * 60)
+    for event in sorted(events, key=lambda e: e.id):
+        message = event.message
+        context = message.get("context", {})
+        what = event.event_or_name or ""
+        user = f"user={event.user_id}" if event.user_id else ""
+        print(
+            f"  {event.type:<9} {what:<14} {user:<12} anon={event.anonymous_id or '-':<38}"
+            f" ip={context.get('ip', '-'):<10} page={context.get('page', {}).get('path', '-')}"
+        )
+    if events:
+        context = events[0].message.get("context", {})
+        print(f"  userAgent={context.get('userAgent')!r} locale={context.get('locale')!r}")
+
+
+def wait_for_events(collector: Collector, count: int, timeout: float) -> list[StoredEvent]:
+    deadline = time.monotonic() + timeout
+    while collector.store.count() < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return collector.events(limit=1000)
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the app did not start serving within {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
