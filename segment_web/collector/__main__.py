@@ -1,0 +1,104 @@
+"""``python -m segment_web.collector``: run the collector until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from .app import Collector
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse options, serve, and return the exit code (0 on Ctrl-C, 2 when it cannot start)."""
+    args = _parser().parse_args(argv)
+    if not args.quiet:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+        )
+    collector = Collector(args.db, host=args.host, port=args.port, write_key=args.write_key)
+    try:
+        collector.open()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            message = (
+                f"port {args.port} on {args.host} is already in use; "
+                "stop the other server or pick another with --port"
+            )
+        elif isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+            message = f"cannot listen on {args.host}: {error.strerror or error}"
+        else:
+            message = f"cannot start the collector: {error}"
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as error:
+        print(f"error: cannot use the database {collector.db_path}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    key_note = f"only write key {args.write_key!r}" if args.write_key else "any write key"
+    print(f"segment_web collector listening on {collector.url}  ({key_note})", flush=True)
+    print(f"  database: {collector.db_path}", flush=True)
+    print(f'  client:   Analytics("KEY", host="{collector.url}", flush_at=1)', flush=True)
+    print("  Ctrl-C to stop", flush=True)
+    try:
+        collector.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        collector.stop()
+    print("collector stopped", flush=True)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m segment_web.collector",
+        description="Local Segment tracking-API collector: stores messages in SQLite "
+        "and shows them live at its URL.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
+    parser.add_argument("--port", type=_port, default=8765, help="port, 0 for any free one [8765]")
+    parser.add_argument(
+        "--db", default=None, help="SQLite file [$XDG_CACHE_HOME/segment_web/collector.sqlite3]"
+    )
+    parser.add_argument(
+        "--write-key",
+        type=_write_key,
+        default=None,
+        help="accept only this write key [any key is accepted]",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log each received message")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, got {text!r}")
+    return port
+
+
+def _write_key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""SQLite storage of received messages: one connection behind a lock, committed per request."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .intake import message_json
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at   TEXT NOT NULL,
+    write_key     TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    event_or_name TEXT,
+    user_id       TEXT,
+    anonymous_id  TEXT,
+    timestamp     TEXT,
+    message_id    TEXT,
+    message       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
+CREATE INDEX IF NOT EXISTS events_user_id ON events (user_id, id);
+CREATE INDEX IF NOT EXISTS events_anonymous_id ON events (anonymous_id, id);
+"""
+_COLUMNS = (
+    "id, received_at, write_key, type, event_or_name, user_id, anonymous_id, timestamp, message"
+)
+
+
+def default_db_path() -> Path:
+    """``$XDG_CACHE_HOME/segment_web/collector.sqlite3`` (``~/.cache`` when unset)."""
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        base = Path(os.environ["LOCALAPPDATA"])
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "segment_web" / "collector.sqlite3"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One received message and the columns extracted from it."""
+
+    id: int
+    received_at: str
+    write_key: str
+    type: str
+    event_or_name: str | None
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: str | None
+    message: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``GET /api/events`` returns for this event."""
+        return {
+            "id": self.id,
+            "received_at": self.received_at,
+            "write_key": self.write_key,
+            "type": self.type,
+            "event_or_name": self.event_or_name,
+            "user_id": self.user_id,
+            "anonymous_id": self.anonymous_id,
+            "timestamp": self.timestamp,
+            "message": self.message,
+        }
+
+
+class EventStore:
+    """Received messages in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            self._db.close()
+            raise
+
+    def add(
+        self, messages: Iterable[Mapping[str, Any]], *, write_key: str, received_at: str
+    ) -> int:
+        """Store ``messages`` in one transaction, committed before returning; returns the count."""
+        rows = [_row(message, write_key, received_at) for message in messages]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO events (received_at, write_key, type, event_or_name, user_id,"
+                    " anonymous_id, timestamp, message_id, message)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return len(rows)
+
+    def events(
+        self, *, type: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[StoredEvent]:
+        """Newest first; ``user`` matches userId or anonymousId; ``limit`` is capped at 1000."""
+        where, params = _filters(type, user)
+        limit = max(1, min(limit, MAX_LIMIT))
+        sql = f"SELECT {_COLUMNS} FROM events{where} ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*params, limit]).fetchall()
+        return [_event(row) for row in rows]
+
+    def count(self, *, type: str | None = None, user: str | None = None) -> int:
+        """How many stored events match the same filters as ``events``."""
+        where, params = _filters(type, user)
+        with self._lock:
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM events{where}", params).fetchone()
+        return int(total)
+
+    def clear(self) -> int:
+        """Delete every stored event; returns how many there were."""
+        with self._lock:
+            return self._db.execute("DELETE FROM events").rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _filters(type: str | None, user: str | None) -> tuple[str, list[str]]:
+    clauses: list[str] = []
+    params: list[str] = []
+    if type:
+        clauses.append("type = ?")
+        params.append(type)
+    if user:
+        clauses.append("(user_id = ? OR anonymous_id = ?)")
+        params += [user, user]
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _event(row: tuple[Any, ...]) -> StoredEvent:
+    id, received_at, write_key, kind, label, user_id, anonymous_id, timestamp, message = row
+    return StoredEvent(
+        id=id,
+        received_at=received_at,
+        write_key=write_key,
+        type=kind,
+        event_or_name=label,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        timestamp=timestamp,
+        message=json.loads(message),
+    )
+
+
+def _row(message: Mapping[str, Any], write_key: str, received_at: str) -> tuple[Any, ...]:
+    kind = str(message.get("type"))
+    label = message.get("event") if kind == "track" else None
+    if kind in ("page", "screen"):
+        label = message.get("name")
+    return (
+        received_at,
+        _text(write_key),
+        kind,
+        _text(label),
+        _text(message.get("userId")),
+        _text(message.get("anonymousId")),
+        _text(message.get("timestamp")),
+        _text(message.get("messageId")),
+        message_json(dict(message)),
+    )
+
+
+def _text(value: object) -> str | None:
+    # sqlite3 cannot bind a str holding a lone surrogate; ids are shown, not compared bytewise.
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    return str(value).encode("utf-8", "replace").decode("utf-8")

@@ -1,0 +1,154 @@
+"""``python -m segment_web.collector`` in a subprocess: start, serve, stop, refuse."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .helpers import TIMEOUT, assert_refused, events, post, track
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Running:
+    """A collector process whose stdout lines are read on a thread (reads never hang)."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "segment_web.collector", *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr: list[str] = []
+        self._pumps = [
+            threading.Thread(target=self._pump_stdout, daemon=True),
+            threading.Thread(target=self._pump_stderr, daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    def _pump_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _pump_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._stderr.extend(self.process.stderr)
+
+    def next_line(self) -> str:
+        try:
+            line = self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            raise AssertionError(f"no output in {TIMEOUT}s") from None
+        assert line is not None, f"process ended: {self.finish()}"
+        return line
+
+    def finish(self) -> tuple[int, str]:
+        """Wait for the exit (bounded); the exit code and all of stderr."""
+        try:
+            code = self.process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("the collector did not exit") from None
+        for pump in self._pumps:
+            pump.join(timeout=TIMEOUT)
+        return code, "".join(self._stderr)
+
+    def rest_of_stdout(self) -> str:
+        lines = []
+        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
+            lines.append(line)
+        return "".join(lines)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def run() -> Iterator[type[Running]]:
+    started: list[Running] = []
+
+    class Tracked(Running):
+        def __init__(self, *args: str) -> None:
+            super().__init__(*args)
+            started.append(self)
+
+    yield Tracked
+    for process in started:
+        process.kill()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_starts_prints_its_url_serves_and_stops_cleanly(
+    run: type[Running], tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    db = tmp_path / "cli.sqlite3"
+    collector = run("--port", "0", "--db", str(db), "--write-key", "dev")
+    first = collector.next_line()
+    assert first.startswith("segment_web collector listening on http://127.0.0.1:"), first
+    url = first.split()[4]
+    assert str(db) in collector.next_line()
+
+    assert post(url, "/v1/track", track(event="From CLI"), key="dev").status_code == 200
+    assert_refused(post(url, "/v1/track", track(), key="other"), 401, "invalid write key")
+    assert [event["event_or_name"] for event in events(url)] == ["From CLI"]
+    assert requests.get(url + "/", timeout=TIMEOUT).status_code == 200
+
+    collector.process.send_signal(stop_signal)
+    code, stderr = collector.finish()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert "collector stopped" in collector.rest_of_stdout()
+    assert "track" in stderr and "From CLI" in stderr  # the per-message log line
+    assert db.exists()
+
+
+def test_a_busy_port_exits_2_with_one_clear_line(run: type[Running], tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        collector = run("--port", str(port), "--db", str(tmp_path / "db.sqlite3"))
+        code, stderr = collector.finish()
+    assert code == 2
+    assert stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use; "
+        "stop the other server or pick another with --port"
+    )
+
+
+def test_a_file_that_is_not_a_database_exits_2(run: type[Running], tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello, this is not SQLite" * 100)
+    code, stderr = run("--port", "0", "--db", str(not_a_db)).finish()
+    assert code == 2
+    assert stderr.startswith(f"error: cannot use the database {not_a_db}")
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--port", "70000"], "--port: must be a number"), (["--write-key", ""], "must not be empty")],
+)
+def test_bad_options_exit_2(run: type[Running], args: list[str], words: str) -> None:
+    code, stderr = run(*args).finish()
+    assert code == 2
+    assert words in stderr

@@ -1,0 +1,383 @@
+"""The collector over real HTTP on 127.0.0.1, fed by the real client and by requests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from segment_web import Analytics, DeliveryError
+from segment_web.collector import Collector
+from segment_web.collector.intake import MAX_BODY_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES
+
+from .helpers import TIMEOUT, assert_refused, events, post, track
+
+MakeClient = Callable[..., Analytics]
+
+
+@pytest.mark.parametrize("gzip", [True, False], ids=["gzip", "plain"])
+def test_messages_from_the_real_client_show_up_in_the_api(
+    collector: Collector, make_client: MakeClient, gzip: bool
+) -> None:
+    client = make_client(write_key="wk-1", gzip=gzip)
+    track_id = client.track(user_id=7, event="Signed Up", properties={"plan": "pro"})
+    identify_id = client.identify(anonymous_id="anon-1", traits={"email": "a@example.com"})
+    page_id = client.page(user_id="u-2", category="Docs", name="Install")
+    assert client.flush(timeout=10) == 3
+
+    page, identify, tracked = events(collector.url)  # newest first
+    assert tracked["type"] == "track"
+    assert tracked["event_or_name"] == "Signed Up"
+    assert tracked["user_id"] == "7"
+    assert tracked["anonymous_id"] is None
+    assert tracked["write_key"] == "wk-1"
+    assert tracked["message"]["messageId"] == track_id
+    assert tracked["message"]["properties"] == {"plan": "pro"}
+    assert tracked["timestamp"] == tracked["message"]["timestamp"]
+    assert tracked["received_at"].endswith("Z")
+    assert (identify["type"], identify["anonymous_id"], identify["user_id"]) == (
+        "identify",
+        "anon-1",
+        None,
+    )
+    assert identify["message"]["messageId"] == identify_id
+    assert identify["message"]["traits"] == {"email": "a@example.com"}
+    assert (page["type"], page["event_or_name"], page["user_id"]) == ("page", "Install", "u-2")
+    assert page["message"]["messageId"] == page_id
+    assert [event.message["messageId"] for event in collector.events()] == [
+        page_id,
+        identify_id,
+        track_id,
+    ]
+
+
+@pytest.mark.parametrize("kind", MESSAGE_TYPES)
+@pytest.mark.parametrize("gzip", [True, False], ids=["gzip", "plain"])
+def test_single_message_endpoints_store_one_message_of_their_type(
+    collector: Collector, kind: str, gzip: bool
+) -> None:
+    body = {
+        "type": "track",  # the path decides
+        "userId": "u-1",
+        "event": "Clicked",
+        "name": "Home",
+        "groupId": "g-1",
+        "previousId": "p-1",
+        "messageId": f"m-{kind}",
+    }
+    response = post(collector.url, f"/v1/{kind}", body, gzip=gzip)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"success": True}
+    (stored,) = collector.events()
+    assert stored.type == kind
+    assert stored.message["type"] == kind
+    assert stored.message["messageId"] == f"m-{kind}"
+    expected_label = {"track": "Clicked", "page": "Home", "screen": "Home"}.get(kind)
+    assert stored.event_or_name == expected_label
+
+
+def test_a_batch_is_stored_in_order_with_its_write_key(collector: Collector) -> None:
+    batch = [track(event=f"E{i}") for i in range(5)]
+    response = post(collector.url, "/v1/batch", {"batch": batch, "writeKey": "ignored"}, key="k2")
+    assert response.status_code == 200
+    stored = events(collector.url)
+    assert [event["event_or_name"] for event in stored] == ["E4", "E3", "E2", "E1", "E0"]
+    assert {event["write_key"] for event in stored} == {"k2"}
+
+
+def test_no_auth_is_401_with_a_json_error(collector: Collector) -> None:
+    response = post(collector.url, "/v1/batch", {"batch": [track()]}, key=None)
+    assert_refused(response, 401, "basic auth")
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert_refused(post(collector.url, "/v1/track", track(), key=""), 401, "empty write key")
+    assert collector.events() == []
+
+
+def test_with_a_write_key_set_only_that_key_is_accepted(
+    db_path: Path, make_client: MakeClient
+) -> None:
+    with Collector(db_path.with_name("keyed.sqlite3"), write_key="secret") as keyed:
+        assert_refused(
+            post(keyed.url, "/v1/batch", {"batch": [track()]}, key="nope"), 401, "invalid"
+        )
+        assert_refused(post(keyed.url, "/v1/track", track(), key=None), 401, "basic auth")
+        assert post(keyed.url, "/v1/track", track(), key="secret").status_code == 200
+
+        client = Analytics("wrong", host=keyed.url, flush_at=1, max_retries=0)
+        try:
+            client.track(user_id="u", event="E")
+            with pytest.raises(DeliveryError) as failed:
+                client.flush(timeout=10)
+            assert failed.value.status == 401
+        finally:
+            client.error_handler = lambda error: None
+            client.shutdown(timeout=5)
+        assert [event.write_key for event in keyed.events()] == ["secret"]
+
+
+def assert_still_serving(collector: Collector, count: int) -> None:
+    response = post(collector.url, "/v1/track", track(event=f"after {count}"))
+    assert response.status_code == 200, response.text
+    assert len(collector.events()) == count
+
+
+def big_message(size: int) -> dict[str, Any]:
+    return track(properties={"blob": "x" * size})
+
+
+@pytest.mark.parametrize("gzip", [True, False], ids=["gzip", "plain"])
+def test_malformed_and_oversized_requests_are_400_and_serving_goes_on(
+    collector: Collector, gzip: bool
+) -> None:
+    url = collector.url
+    over_body = {"batch": [big_message(30_000) for _ in range(18)]}  # ~540 KB, each < 32 KB
+    assert len(json.dumps(over_body)) > MAX_BODY_BYTES
+    cases: list[tuple[Any, str]] = [
+        (b'{"batch": [', "malformed JSON"),
+        (b'{"batch": [{"type": "track", "userId": "u", "event": NaN}]}', "malformed JSON"),
+        ({"batch": {"type": "track"}}, '"batch" must be a list'),
+        ({"batch": [track(), big_message(MAX_MESSAGE_BYTES)]}, "batch[1]: message is"),
+        (over_body, "limit"),
+    ]
+    for number, (body, words) in enumerate(cases, start=1):
+        assert_refused(post(url, "/v1/batch", body, gzip=gzip), 400, words)
+        assert_still_serving(collector, number)
+    assert_refused(post(url, "/v1/page", big_message(MAX_MESSAGE_BYTES), gzip=gzip), 400, "bytes")
+    assert_refused(post(url, "/v1/batch", b"{}", headers={"Content-Encoding": "br"}), 400, "br")
+    assert_still_serving(collector, len(cases) + 1)
+
+
+def test_a_huge_body_is_refused_without_reading_it_all(collector: Collector) -> None:
+    with requests.Session() as session:
+        response = session.post(
+            collector.url + "/v1/batch",
+            data=b" " * (3 * MAX_BODY_BYTES),
+            auth=("key", ""),
+            timeout=TIMEOUT,
+        )
+        assert_refused(response, 400, "limit")
+        # The same kept-alive connection still works: the unread body was drained.
+        ok = session.post(
+            collector.url + "/v1/track", json=track(), auth=("key", ""), timeout=TIMEOUT
+        )
+        assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"null",
+        b"[]",
+        b"\xff\xfe\xfd",
+        b'{"batch": [null]}',
+        b'{"batch": [{"type": ["track"]}]}',
+        b'{"batch": [{"type": "track", "userId": "u", "event": "e", "context": "x"}]}',
+        b'{"batch": [{"type": "track", "userId": "u", "event": 1e999}]}',
+        b"[" * 50_000,
+    ],
+)
+def test_bad_input_never_gets_a_5xx(collector: Collector, body: bytes) -> None:
+    response = post(collector.url, "/v1/batch", body)
+    assert response.status_code == 400, response.text
+    assert response.json()["success"] is False
+    assert_still_serving(collector, 1)
+
+
+def test_odd_but_valid_text_is_stored_and_served_as_strict_json(collector: Collector) -> None:
+    body = b'{"batch": [{"type": "track", "userId": "\\ud800lone", "event": "caf\\u00e9 \\u2603"}]}'
+    assert post(collector.url, "/v1/batch", body).status_code == 200
+    response = requests.get(collector.url + "/api/events", timeout=TIMEOUT)
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} in the API output")
+
+    (stored,) = json.loads(response.text, parse_constant=no_constants)["events"]
+    assert stored["event_or_name"] == "café ☃"
+    assert stored["message"]["userId"] == "\ud800lone"
+
+
+def test_other_paths_and_methods_get_json_errors(collector: Collector) -> None:
+    url = collector.url
+    missing = requests.get(url + "/v1/nothing", timeout=TIMEOUT)
+    assert_refused(missing, 404, "no such endpoint")
+    wrong_method = requests.get(url + "/v1/batch", timeout=TIMEOUT)
+    assert_refused(wrong_method, 405, "GET is not allowed")
+    assert wrong_method.headers["Allow"] == "POST"
+    assert_refused(requests.put(url + "/v1/batch", data=b"{}", timeout=TIMEOUT), 405, "PUT")
+    assert_refused(requests.post(url + "/api/events", timeout=TIMEOUT), 405, "POST")
+
+
+def raw_exchange(collector: Collector, request: bytes) -> bytes:
+    """Send ``request`` bytes on a fresh connection; the answer until the server closes."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", collector.port), timeout=TIMEOUT) as raw:
+        raw.sendall(request)
+        while chunk := raw.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "words"),
+    [
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", b"431", b"Line too long"),
+        (b"GET / HTTP/2.0\r\n\r\n", b"", b"Invalid HTTP version"),
+        (b"BREW /v1/batch HTTP/1.1\r\nHost: x\r\n\r\n", b"405", b"BREW is not allowed"),
+        (
+            b"POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic a2V5Og==\r\n"
+            b"Connection: close\r\n\r\n",
+            b"411",
+            b"Content-Length required",
+        ),
+        (
+            b"POST /v1/track HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}",
+            b"400",
+            b"shorter than its Content-Length",
+        ),
+        (b"\x16\x03\x01 garbage\r\n\r\n", b"", b"Bad HTTP/0.9 request"),
+        (b"GET / HTTP/1.1x\r\n\r\n", b"", b"Bad request version"),
+    ],
+)
+def test_broken_http_is_answered_and_serving_goes_on(
+    collector: Collector, request_bytes: bytes, status: bytes, words: bytes
+) -> None:
+    if words.startswith(b"shorter"):
+        # The client stops sending half-way: the server's read ends with the connection.
+        with socket.create_connection(("127.0.0.1", collector.port), timeout=TIMEOUT) as raw:
+            raw.sendall(request_bytes)
+            raw.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := raw.recv(65536):
+                answer += chunk
+    else:
+        answer = raw_exchange(collector, request_bytes)
+    if status:  # HTTP/0.9 has no status line, only the body
+        assert answer.startswith(b"HTTP/1.1 " + status) or answer.startswith(b"HTTP/1.0 " + status)
+    assert b'"success": false' in answer and words in answer, answer
+    assert_still_serving(collector, 1)
+
+
+def test_events_survive_a_restart(db_path: Path, make_client: MakeClient) -> None:
+    with Collector(db_path) as first:
+        client = Analytics("key", host=first.url, flush_at=1, max_retries=0)
+        message_id = client.track(user_id="u", event="Before Restart")
+        client.flush(timeout=10)
+        client.shutdown(timeout=5)
+    with Collector(db_path) as second:
+        assert post(second.url, "/v1/track", track(event="After Restart")).status_code == 200
+        stored = events(second.url)
+        assert [event["event_or_name"] for event in stored] == ["After Restart", "Before Restart"]
+        assert stored[1]["message"]["messageId"] == message_id
+        assert stored[0]["id"] > stored[1]["id"]
+
+
+def test_filters_limit_and_order_of_the_api(collector: Collector) -> None:
+    batch = [
+        track(user="alice", event="A1"),
+        {"type": "identify", "userId": "bob", "anonymousId": "anon-b"},
+        {"type": "page", "anonymousId": "alice", "name": "Home"},  # alice as an anonymousId
+        track(user="bob", event="B1"),
+        track(user="alice", event="A2"),
+    ]
+    assert post(collector.url, "/v1/batch", {"batch": batch}).status_code == 200
+    url = collector.url
+
+    def labels(**params: Any) -> list[str | None]:
+        return [event["event_or_name"] for event in events(url, **params)]
+
+    assert labels() == ["A2", "B1", "Home", None, "A1"]
+    assert labels(type="track") == ["A2", "B1", "A1"]
+    assert labels(user="alice") == ["A2", "Home", "A1"]
+    assert labels(user="anon-b") == [None]
+    assert labels(type="track", user="alice") == ["A2", "A1"]
+    assert labels(limit=2) == ["A2", "B1"]
+    assert labels(type="", user="", limit="") == labels()
+    assert labels(user="nobody") == []
+    body = requests.get(
+        url + "/api/events", params={"type": "track", "limit": 1}, timeout=10
+    ).json()
+    assert (len(body["events"]), body["total"]) == (1, 3)
+    for params, words in [
+        ({"limit": "0"}, "limit must be a positive integer"),
+        ({"limit": "lots"}, "limit must be a positive integer"),
+        ({"type": "click"}, "type must be one of"),
+    ]:
+        response = requests.get(url + "/api/events", params=params, timeout=TIMEOUT)
+        assert_refused(response, 400, words)
+
+
+def test_limit_defaults_to_100_and_is_capped_at_1000(collector: Collector) -> None:
+    collector.store.add(
+        [track(event=f"E{i}") for i in range(1005)],
+        write_key="k",
+        received_at="2024-01-01T00:00:00.000Z",
+    )
+    assert len(events(collector.url)) == 100
+    capped = events(collector.url, limit=5000)
+    assert len(capped) == 1000
+    assert capped[0]["event_or_name"] == "E1004"
+    assert len(collector.events(limit=5000)) == 1000
+
+
+def test_delete_clears_the_events(collector: Collector) -> None:
+    post(collector.url, "/v1/track", track())
+    response = requests.delete(collector.url + "/api/events", timeout=TIMEOUT)
+    assert response.json() == {"success": True, "deleted": 1}
+    assert events(collector.url) == []
+
+
+def test_concurrent_senders_lose_nothing(collector: Collector) -> None:
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(sender: int) -> None:
+        with requests.Session() as session:
+            for number in range(20):
+                response = session.post(
+                    collector.url + "/v1/batch",
+                    json={"batch": [track(user=f"s{sender}", event=f"E{number}")]},
+                    auth=("key", ""),
+                    timeout=TIMEOUT,
+                )
+                with lock:
+                    statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send, args=(sender,)) for sender in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200] * 160
+    assert len(collector.events(limit=1000)) == 160
+    assert len(collector.events(user="s3", limit=1000)) == 20
+
+
+def test_the_page_is_self_contained_html(collector: Collector) -> None:
+    response = requests.get(collector.url + "/", timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    html = response.text
+    assert "<table" in html and "/api/events" in html
+    assert "http://" not in html and "https://" not in html and "src=" not in html
+
+
+def test_stop_ends_kept_alive_connections_and_is_idempotent(db_path: Path) -> None:
+    collector = Collector(db_path).start()
+    url = collector.url
+    with requests.Session() as session:
+        first = session.post(url + "/v1/track", json=track(), auth=("key", ""), timeout=TIMEOUT)
+        assert first.status_code == 200
+        collector.stop()
+        collector.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.post(url + "/v1/track", json=track(), auth=("key", ""), timeout=TIMEOUT)
+    with pytest.raises(RuntimeError, match="not open"):
+        collector.events()

@@ -1,0 +1,155 @@
+"""The event viewer in headless Chromium: rows, expanding, filters, live refresh.
+
+Skipped only when no Chromium is installed and CI is not set; in CI it must run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from segment_web import Analytics
+from segment_web.collector import Collector
+
+from .helpers import post
+
+
+def find_chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM = find_chromium()
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip(
+        "no chromium executable (set CHROMIUM=/path or install chromium); "
+        "this test is required when CI is set",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+SCREENSHOT = Path("/tmp/collector.png")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 10_000
+MakeClient = Callable[..., Analytics]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM is not None, "CI is set but no chromium executable was found"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(WAIT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    yield opened
+    context.close()
+    assert errors == [], errors
+
+
+def test_the_page_lists_expands_filters_and_refreshes_live(
+    collector: Collector, make_client: MakeClient, page: Page
+) -> None:
+    client = make_client(write_key="demo-key")
+    signup_id = client.track(
+        user_id="user-42", event="Signed Up", properties={"plan": "pro", "seats": 3}
+    )
+    client.identify(user_id="user-42", traits={"email": "ada@example.com", "name": "Ada"})
+    client.page(anonymous_id="anon-7", category="Docs", name="Install")
+    client.track(anonymous_id="anon-7", event="Viewed Pricing")
+    assert client.flush(timeout=10) == 4
+
+    page.goto(collector.url)
+    rows = page.locator("tr.event")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Viewed Pricing")  # newest first
+    expect(rows.nth(3)).to_contain_text("Signed Up")
+    expect(page.locator("#rows")).to_contain_text("user-42")
+    expect(page.locator("#rows")).to_contain_text("anon-7")
+    expect(page.locator("#rows")).to_contain_text("demo-key")
+    expect(page.locator("#rows")).to_contain_text("Docs \u203a Install")
+    expect(page.locator("#status")).to_have_text("Live")
+    expect(page.locator("#summary")).to_have_text("4 events")
+
+    # A row expands to the full pretty JSON, and stays expanded across refreshes.
+    signup = rows.filter(has_text="Signed Up")
+    signup.click()
+    expect(signup).to_have_attribute("aria-expanded", "true")
+    detail = page.locator("tr.detail pre")
+    expect(detail).to_contain_text(f'"messageId": "{signup_id}"')
+    expect(detail).to_contain_text('"plan": "pro"')
+    expect(detail).to_contain_text('"name": "segment-web"')
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.wait_for_timeout(1500)  # at least one poll later
+    expect(detail).to_be_visible()
+
+    # Live refresh: a new event appears without a reload.
+    page.evaluate("window.__sameDocument = true")
+    client.track(user_id="user-42", event="Upgraded Plan")
+    client.flush(timeout=10)
+    expect(rows).to_have_count(5)
+    expect(rows.nth(0)).to_contain_text("Upgraded Plan")
+    assert page.evaluate("window.__sameDocument") is True
+
+    # The type filter.
+    page.select_option("#type", "track")
+    expect(rows).to_have_count(3)
+    for index in range(3):
+        expect(rows.nth(index).locator(".badge")).to_have_text("track")
+    assert "type=track" in page.url
+
+    # The user filter matches userId or anonymousId; clicking a user sets it too.
+    page.select_option("#type", "")
+    page.fill("#user", "anon-7")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#rows")).not_to_contain_text("user-42")
+    page.fill("#user", "")
+    expect(rows).to_have_count(5)
+    page.locator("button.user", has_text="user-42").first.click()
+    expect(rows).to_have_count(3)
+    expect(page.locator("#user")).to_have_value("user-42")
+
+    # Filters live in the URL, so a reload keeps them.
+    page.reload()
+    expect(page.locator("#user")).to_have_value("user-42")
+    expect(rows).to_have_count(3)
+
+
+def test_an_empty_collector_explains_how_to_send(collector: Collector, page: Page) -> None:
+    page.goto(collector.url)
+    expect(page.locator("#empty")).to_contain_text("No events yet")
+    expect(page.locator("#empty")).to_contain_text(f'host="{collector.url}"')
+    # Untrusted text is shown as text, never run as markup.
+    hostile = '<img src=x onerror="window.__owned = 1">'
+    response = post(collector.url, "/v1/track", {"userId": hostile, "event": hostile})
+    assert response.status_code == 200
+    rows = page.locator("tr.event")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+    expect(page.locator("tr.detail pre")).to_contain_text("onerror")
+    expect(rows.first).to_contain_text(hostile)
+    assert page.evaluate("window.__owned") is None
