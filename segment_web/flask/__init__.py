@@ -1,0 +1,110 @@
+"""Segment analytics for Flask: a Flask extension (``pip install segment-web[flask]``).
+
+Usage::
+
+    from flask import Flask, session
+    from segment_web.flask import Segment, analytics
+
+    app = Flask(__name__)
+    app.config["SEGMENT_WRITE_KEY"] = "YOUR_WRITE_KEY"
+    segment = Segment(app, user_id=lambda: session.get("user_id"))
+
+    # or, with an app factory:
+    segment = Segment()
+    def create_app():
+        app = Flask(__name__)
+        app.config.from_object("settings")
+        segment.init_app(app)
+        return app
+
+    @app.post("/signup")
+    def signup():
+        analytics.identify(user_id=user.id, traits={"email": user.email})
+        analytics.track(event="Signed Up", properties={"plan": "free"})
+        ...
+
+Settings are the app's config keys ``SEGMENT_`` + the upper-case option name; keyword
+arguments to ``Segment(...)`` / ``init_app(...)`` (snake_case) override them, and a
+``None`` value means "not set". They are validated by ``init_app``: bad values raise
+``ValueError`` naming every offending key; a missing write key only logs a warning and
+the app runs with a disabled client (calls validate, nothing is sent).
+
+=================================  ===================================================
+``SEGMENT_WRITE_KEY``              your source's write key
+``SEGMENT_HOST``                   [``https://api.segment.io``] region or own endpoint
+``SEGMENT_FLUSH_AT``               [20] messages per batch (1 in development)
+``SEGMENT_FLUSH_INTERVAL``         [10.0] seconds before a partial batch goes
+``SEGMENT_ENABLE``                 [True] False: validate, send nothing
+``SEGMENT_ERROR_HANDLER``          [None] ``fn(exc)`` when a batch finally fails
+``SEGMENT_MAX_QUEUE_SIZE``,        client limits, as for ``segment_web.Analytics``
+``SEGMENT_MAX_RETRIES``,
+``SEGMENT_TIMEOUT``, ``SEGMENT_GZIP``,
+``SEGMENT_SHUTDOWN_TIMEOUT``
+``SEGMENT_USER_ID``                [None] zero-argument callable returning the current
+                                   user's id, called in the request context on the
+                                   request's first message
+``SEGMENT_AUTO_PAGE``              [True] a page call per successful HTML GET
+``SEGMENT_PAGE_EXCLUDE``           [static/media files, health checks] regexes that
+                                   must match the whole path
+``SEGMENT_ANONYMOUS_ID_COOKIE``    [``"ajs_anonymous_id"``] analytics.js's cookie
+``SEGMENT_SET_ANONYMOUS_ID_COOKIE``  [True] set that cookie when the request has none
+``SEGMENT_ANONYMOUS_ID_COOKIE_DOMAIN``, ``SEGMENT_ANONYMOUS_ID_COOKIE_MAX_AGE``
+                                   [None, one year]
+``SEGMENT_CAPTURE_IP``             [True] send the client's IP as ``context.ip``
+``SEGMENT_FORWARDED_ALLOW_IPS``    [``"127.0.0.1,::1"``] proxies whose
+                                   ``X-Forwarded-For`` is believed; ``"*"`` all
+=================================  ===================================================
+
+With Flask-Login (not a dependency)::
+
+    from flask_login import current_user
+    Segment(app, user_id=lambda: current_user.get_id() if current_user.is_authenticated
+            else None)
+
+The user id is read once, on the request's first message; after logging a user in
+during a request, call ``analytics.identify(user_id=...)`` and the rest of the
+request's calls carry it.
+
+What is captured, for every request (the handle pre-fills each message; explicit
+arguments win and a given ``context`` is deep-merged over the request's):
+
+- ``userId`` from the ``user_id`` callable; ``anonymousId`` from the analytics.js
+  cookie (``%22…%22`` JSON-quoted or plain), or a new UUID that is then set as that
+  cookie on the response (``Path=/``, ``SameSite=Lax``, readable by analytics.js,
+  ``Secure`` over https), so browser and server events join;
+- ``context.ip`` (``X-Forwarded-For`` believed only from ``SEGMENT_FORWARDED_ALLOW_IPS``),
+  ``context.userAgent``, ``context.locale`` (Accept-Language), ``context.page``
+  (``url``, ``path``, ``search``, ``referrer``), ``context.campaign`` (utm_* parameters);
+- an automatic ``page`` call, named after the endpoint (``"index"``, ``"blog.show"``
+  for a blueprint), for a 2xx ``GET`` answered with ``text/html`` whose path is not
+  excluded. Only the response's status and headers are read: streamed bodies stream.
+
+The handle of the current request:
+
+- ``from segment_web.flask import analytics`` — a proxy, like ``flask.request``
+  (``RuntimeError`` outside a request);
+- ``g.analytics`` — the same ``segment_web.RequestAnalytics``;
+- ``segment_web.track(...)`` and the other module-level calls use it inside a request
+  (a context variable, set in ``before_request`` and reset in ``teardown_request``).
+  In a ``stream_with_context`` generator, which runs after the request's teardown,
+  use ``analytics`` or ``g.analytics``.
+
+Outside requests (CLI commands, jobs) use the app's client: ``segment.client`` (in an
+app context) or ``app.extensions["segment"].client``; each app has its own client, so
+several apps in one process may use different write keys.
+
+Hooks: the extension registers ``before_request``, ``after_request`` and
+``teardown_request`` on the app (hooks registered before it run first: one that returns
+a response early skips analytics for that request). It patches nothing. A failure of
+the extension itself is logged on the ``segment_web`` logger and the response goes on;
+a view that raises keeps Flask's own error handling (its messages are already queued,
+and a 500 gets no page call). Queued messages are flushed at interpreter exit (an
+``atexit`` hook of the core, bounded by ``SEGMENT_SHUTDOWN_TIMEOUT``); call
+``app.extensions["segment"].client.flush()`` to flush earlier.
+"""
+
+from __future__ import annotations
+
+from .extension import Segment, analytics, integration_of
+
+__all__ = ["Segment", "analytics", "integration_of"]

@@ -1,0 +1,211 @@
+"""The Flask extension: config keys → settings, request → facts, response → auto page.
+
+Everything Segment-specific (context, anonymous id, cookie, auto-page rules) is decided
+by the shared layer (``segment_web.context``); this module only reads Flask's request
+and response into plain values and hooks the three request callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+from flask import Flask, Request, Response, current_app, g, has_request_context, request
+from werkzeug.local import LocalProxy
+
+from ..client import Analytics
+from ..context import RequestFacts, RequestScope
+from ..handle import RequestAnalytics, current_handle
+from ..integration import Integration, never_raise
+from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
+
+logger = logging.getLogger("segment_web")
+
+CONFIG_PREFIX = "SEGMENT_"
+EXTENSION_KEY = "segment"
+# Private per-request state on ``g``, next to the public ``g.analytics``: the request's
+# scope and the token that resets the context variable behind ``segment_web.current()``.
+_ACTIVE = "_segment_active"
+
+
+def config_key(option: str) -> str:
+    """The Flask config key of a shared option: ``flush_at`` → ``SEGMENT_FLUSH_AT``."""
+    return CONFIG_PREFIX + option.upper()
+
+
+class Segment:
+    """Segment analytics for a Flask app: ``Segment(app)`` or ``Segment().init_app(app)``.
+
+    Keyword ``options`` (snake_case shared option names) override the app's
+    ``SEGMENT_*`` config; those given to ``init_app`` override those given here. Each
+    app gets its own ``Integration`` (settings, client, request rules) in
+    ``app.extensions["segment"]``; this object keeps only the keyword defaults, so one
+    ``Segment()`` may serve several apps.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        _check_option_names(options)
+        self._options: Mapping[str, Any] = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, **options: Any) -> Integration:
+        """Validate the settings, build the app's client and hook its requests.
+
+        Raises ``ValueError`` listing every bad setting; a missing write key only logs a
+        warning, and the app then runs with a disabled client.
+        """
+        _check_option_names(options)
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                f"Segment is already set up on the Flask app {app.name!r}; "
+                "call init_app once per app"
+            )
+        integration = Integration(_read_settings(app, {**self._options, **options}))
+        app.extensions[EXTENSION_KEY] = integration
+        hooks = _RequestHooks(integration)
+        app.before_request(hooks.before_request)
+        app.after_request(hooks.after_request)
+        app.teardown_request(hooks.teardown_request)
+        return integration
+
+    @property
+    def client(self) -> Analytics:
+        """The current app's client (needs an app context), e.g. for CLI commands."""
+        return integration_of(current_app).client
+
+    def __repr__(self) -> str:
+        return f"<Segment options={sorted(self._options)}>"
+
+
+def integration_of(app: Flask) -> Integration:
+    """The app's ``Integration``; ``LookupError`` naming the app when it has none."""
+    try:
+        integration: Integration = app.extensions[EXTENSION_KEY]
+        return integration
+    except KeyError:
+        raise LookupError(
+            f"Segment is not set up on the Flask app {app.name!r}: call Segment(app) "
+            "or segment.init_app(app) first"
+        ) from None
+
+
+def _check_option_names(options: Mapping[str, Any]) -> None:
+    unknown = [name for name in options if name not in OPTION_NAMES]
+    if unknown:
+        raise TypeError(
+            f"Segment got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"the options are: {', '.join(OPTION_NAMES)}"
+        )
+
+
+def _read_settings(app: Flask, arguments: Mapping[str, Any]) -> SegmentSettings:
+    """``SEGMENT_*`` config, overridden by keyword arguments, through ``parse_settings``.
+
+    ``None`` means "not set" (``SEGMENT_HOST = os.environ.get(...)`` keeps the default).
+    A ``SEGMENT_*`` key that is no option is only warned about: apps often keep their
+    own keys under that prefix (say, a browser-side write key for analytics.js).
+    """
+    values: dict[str, Any] = {}
+    for key, value in app.config.items():
+        if key.startswith(CONFIG_PREFIX) and value is not None:
+            values[key[len(CONFIG_PREFIX) :].lower()] = value
+    given = {name: value for name, value in arguments.items() if value is not None}
+    values.update(given)
+
+    def name_of(option: str) -> str:
+        return f"{option}= (argument)" if option in given else config_key(option)
+
+    settings, problems = parse_settings(values, name_of=name_of)
+    fatal = [p.message for p in problems if p.fatal and p.option in OPTION_NAMES]
+    if fatal:
+        raise ValueError(
+            f"segment_web: invalid Segment settings for the Flask app {app.name!r}:\n- "
+            + "\n- ".join(fatal)
+        )
+    for problem in problems:
+        ignored = " (ignored)" if problem.option not in OPTION_NAMES else ""
+        logger.warning("segment_web: %s%s", problem.message, ignored)
+    return settings
+
+
+def request_facts(integration: Integration, req: Request) -> RequestFacts:
+    """What the shared layer needs from a Flask request, as plain strings."""
+    headers = req.headers
+    return RequestFacts(
+        method=req.method,
+        scheme=req.scheme,
+        host=req.host,
+        # What the browser sees: the mount point (SCRIPT_NAME) included, as in Django.
+        path=req.root_path + req.path,
+        query_string=req.query_string.decode("latin-1"),
+        peer=req.remote_addr,
+        user_agent=headers.get("User-Agent"),
+        accept_language=headers.get("Accept-Language"),
+        referrer=headers.get("Referer"),
+        forwarded_for=headers.get("X-Forwarded-For"),
+        anonymous_id_cookie=req.cookies.get(integration.settings.anonymous_id_cookie),
+    )
+
+
+class _RequestHooks:
+    """One app's ``before_request``/``after_request``/``teardown_request`` callbacks,
+    bound to its ``Integration`` (so a request needs no lookup to find it)."""
+
+    __slots__ = ("integration",)
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+
+    def before_request(self) -> None:
+        with never_raise("starting the request's analytics"):
+            integration = self.integration
+            # The objects behind Flask's proxies, resolved once: this runs on every request.
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            scope = integration.start(request_facts(integration, req), integration.settings.user_id)
+            if scope is None:
+                return
+            ctx_g = g._get_current_object()
+            ctx_g.analytics = scope.handle
+            # Flask runs a request's callbacks and view in one context (async views get
+            # a copy), so the token set here is reset by teardown_request in that same
+            # context, as Flask's own request context variable is.
+            setattr(ctx_g, _ACTIVE, (scope, current_handle.set(scope.handle)))
+
+    def after_request(self, response: Response) -> Response:
+        active: tuple[RequestScope, Any] | None = g.get(_ACTIVE)
+        if active is None:  # an earlier before_request hook answered, or start failed
+            return response
+        scope = active[0]
+        with never_raise("setting the anonymous-id cookie"):
+            cookie = scope.cookie()
+            if cookie is not None:
+                response.set_cookie(**cookie.kwargs())
+        # Only the status and headers are read: a streamed body stays unread.
+        self.integration.finish(
+            scope, response.status_code, response.content_type, request.endpoint
+        )
+        return response
+
+    def teardown_request(self, error: BaseException | None) -> None:
+        # Runs whatever happened, raised views included. ``g.analytics`` stays: a
+        # ``stream_with_context`` generator still uses it after this first teardown.
+        with never_raise("ending the request's analytics"):
+            active = g.pop(_ACTIVE, None)
+            if active is not None:
+                current_handle.reset(active[1])
+
+
+def _request_handle() -> RequestAnalytics:
+    handle = g.get("analytics") if has_request_context() else None
+    if not isinstance(handle, RequestAnalytics):
+        raise RuntimeError(
+            "segment_web.flask.analytics is only available during a request of a Flask app "
+            "set up with Segment(app) (outside one, use segment.client or segment_web.track)"
+        )
+    return handle
+
+
+# The current request's handle. RuntimeError outside a request, like flask.request.
+analytics = cast(RequestAnalytics, LocalProxy(_request_handle))
