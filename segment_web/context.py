@@ -11,7 +11,6 @@ import ipaddress
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from .client import Analytics
 from .handle import RequestAnalytics
+from .ids import uuid4
 from .settings import SegmentSettings
 
 logger = logging.getLogger("segment_web")
@@ -32,6 +32,7 @@ _UTM_TO_CAMPAIGN = {
     "utm_content": "content",
 }
 _MAX_ANONYMOUS_ID = 200
+_NEEDS_DECODING = re.compile(r'[%"\\\s]')
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,10 @@ def read_anonymous_id(raw: str | None) -> str | None:
     JSON string (classic analytics.js wrote ``%22…%22``), else as is."""
     if not raw:
         return None
+    classic = raw.startswith("%22") and raw.endswith("%22")
+    if classic and not _NEEDS_DECODING.search(raw, 3, len(raw) - 3):
+        value = raw[3:-3]  # the classic format's common case, without unquote and json
+        return value if 0 < len(value) <= _MAX_ANONYMOUS_ID else None
     value = unquote(raw).strip()
     if value.startswith('"'):
         try:
@@ -249,7 +254,7 @@ class RequestScope:
         anonymous_id = read_anonymous_id(facts.anonymous_id_cookie)
         self.new_anonymous_id: str | None = None
         if anonymous_id is None:
-            anonymous_id = self.new_anonymous_id = str(uuid.uuid4())
+            anonymous_id = self.new_anonymous_id = uuid4()
         self.handle = RequestAnalytics(
             client, user_id=user_id, anonymous_id=anonymous_id, context=rules.context(facts)
         )
@@ -287,6 +292,7 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
+@lru_cache(maxsize=1024)  # peers and proxies repeat; parsing an address is slow
 def _valid_ip(text: str | None) -> str | None:
     if not text:
         return None

@@ -18,6 +18,8 @@ from segment_web.context import (
     preferred_locale,
     read_anonymous_id,
 )
+from segment_web.ids import uuid4
+from segment_web.integration import never_raise
 from segment_web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
 from segment_web.testing import capture_events
 from tests.support.recording_server import RecordingServer
@@ -71,6 +73,8 @@ def test_client_ip_follows_forwarded_allow_ips(
     [
         ("48d213bb-95c3-4f8d-af97-86b2b404dcfe", "48d213bb-95c3-4f8d-af97-86b2b404dcfe"),
         ("%2248d213bb-95c3%22", "48d213bb-95c3"),  # classic analytics.js: JSON, URL-encoded
+        ("%22a%20b%22", "a b"),
+        ("%22%22", None),
         ('"abc"', "abc"),
         ("%22unterminated", '"unterminated'),
         ("", None),
@@ -269,3 +273,19 @@ def test_settings_problems_name_the_option() -> None:
     client = settings.build_client()
     assert client.enable is False  # no write key: validates, sends nothing
     client.shutdown()
+
+
+def test_never_raise_logs_the_failure_and_swallows_it(caplog: pytest.LogCaptureFixture) -> None:
+    with never_raise("reading the user"):
+        raise KeyError("boom")
+    (record,) = [r for r in caplog.records if r.name == "segment_web"]
+    assert "reading the user failed; the response goes on" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+    with pytest.raises(KeyboardInterrupt), never_raise("anything"):
+        raise KeyboardInterrupt
+
+
+def test_uuid4_ids_are_valid_and_unique() -> None:
+    ids = {uuid4() for _ in range(20_000)}
+    assert len(ids) == 20_000
+    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
