@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test lint demo bench clean
+.PHONY: test lint demo collector bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: lint
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m example_projects.demo
+
+collector: $(BIN)/.installed
+	$(BIN)/python -m segment_web.collector
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run_all.py

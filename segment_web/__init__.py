@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from .batch import Batch
 from .client import Analytics
-from .default_client import (
+from .errors import ClientClosedError, DeliveryError, MessageDropped, ValidationError
+from .handle import RequestAnalytics
+from .module_api import (
     alias,
     configure,
     current,
@@ -17,8 +19,6 @@ from .default_client import (
     screen,
     track,
 )
-from .errors import ClientClosedError, DeliveryError, MessageDropped, ValidationError
-from .handle import RequestAnalytics
 from .version import VERSION as __version__
 
 __all__ = [

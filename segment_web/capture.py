@@ -22,4 +22,8 @@ def add_sink(sink: Sink) -> None:
 def remove_sink(sink: Sink) -> None:
     global sinks
     with _lock:
-        sinks = tuple(existing for existing in sinks if existing is not sink)
+        # ==, not `is`: each `obj.method` access makes a new bound method, equal but distinct
+        kept = list(sinks)
+        if sink in kept:
+            kept.remove(sink)  # one registration only, in case a sink was added twice
+        sinks = tuple(kept)

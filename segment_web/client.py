@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import math
 import os
@@ -12,11 +13,11 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import capture, signals
+from . import capture
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import DeliveryThread
-from .errors import ClientClosedError, DeliveryError
+from .errors import ClientClosedError, DeliveryError, ValidationError
 from .message import MessageType, build_message, normalize_fields
 from .queue import BatchQueue, Callback
 from .reporting import Reporter
@@ -25,6 +26,9 @@ from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 logger = logging.getLogger("segment_web")
 
 _FLUSH_POLL = 0.25  # how often a waiting flush checks that the delivery thread still lives
+# PRODUCT.md: a missing write_key is a ValueError naming it, like an empty one, not the
+# TypeError Python would give; the sentinel lets us say so.
+REQUIRED: Any = type("_Required", (), {"__repr__": lambda self: "<missing>"})()
 
 
 class Analytics(MessageCalls):
@@ -36,7 +40,7 @@ class Analytics(MessageCalls):
 
     def __init__(
         self,
-        write_key: str,
+        write_key: str = REQUIRED,
         *,
         host: str = DEFAULT_HOST,
         flush_at: int = 20,
@@ -49,6 +53,8 @@ class Analytics(MessageCalls):
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
     ) -> None:
+        if write_key is REQUIRED:
+            raise ValueError("write_key is required: your Segment source's write key")
         if not isinstance(write_key, str) or not write_key.strip():
             raise ValueError(f"write_key must be a non-empty string, got {write_key!r}")
         _require_int("flush_at", flush_at)
@@ -129,22 +135,23 @@ class Analytics(MessageCalls):
         """Validate and queue one message from snake_case ``fields``; returns its messageId."""
         if self._closed:
             raise ClientClosedError("this Analytics client was shut down; create a new one")
+        if callback is not None and not callable(callback):
+            raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
         message, payload = build_message(kind, fields)
         message_id: str = message["messageId"]
+        entry = (payload, callback)
         if capture.sinks:
             for sink in capture.sinks:
-                sink(self, message)
-            if callback is not None:
-                callback(None, Batch([payload]))
+                # The wire form, decoded: what would be sent, immune to later mutation.
+                sink(self, json.loads(payload))
+            self._reporter.delivered(Batch([payload]), [entry], None)
             return message_id
-        entry = (payload, callback)
         if not self._queue.put(entry):
             reason = f"queue full (max_queue_size={self.max_queue_size})"
             self._reporter.dropped([entry], reason, [message])
             return message_id
         self._delivery.ensure_running()
-        if signals.message_queued.receivers:
-            signals.message_queued.send(self, message=message)
+        self._reporter.queued(message)
         return message_id
 
     def flush(self, timeout: float | None = None) -> int:
@@ -154,6 +161,12 @@ class Analytics(MessageCalls):
         ``error_handler`` is set. With ``timeout`` (seconds), returns when it passes,
         logging what is still pending.
         """
+        if self._delivery.is_current_thread():
+            # From a callback or error_handler: the batch being reported is this thread's
+            # own, so waiting for it could never end.
+            raise RuntimeError(
+                "flush() cannot be called from a callback: it runs on the delivery thread"
+            )
         waiter = self._queue.request_flush()
         deadline = None if timeout is None else time.monotonic() + timeout
         while not waiter.done.is_set():
@@ -181,25 +194,39 @@ class Analytics(MessageCalls):
         return await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """Flush, then stop the delivery thread; later calls raise ``ClientClosedError``."""
+        """Flush, then stop the delivery thread; later calls raise ``ClientClosedError``.
+
+        Unlike ``flush()`` it does not raise delivery errors: they were already reported
+        (callbacks, ``error_handler``, ``batch_failed``, the log), and a shutdown in a
+        lifespan or ``atexit`` hook must complete.
+        """
         self._stop(timeout, "the client was shut down before it could be sent")
 
     def _stop(self, timeout: float | None, drop_reason: str) -> None:
         if self._closed:
             return
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self.flush(timeout)
+        except Exception:
+            pass  # a batch's failure was reported by the delivery thread already
         finally:
             self._closed = True
             self._delivery.abort.set()  # a batch still retrying gives up now
+            # Counted now: completing the drained messages below moves `processed` past it.
+            in_flight = self._queue.in_flight
             first, entries = self._queue.drain()
             self._reporter.dropped(entries, drop_reason)
             self._queue.complete(first, len(entries), DeliveryError(drop_reason))
             self._queue.close()
-            self._delivery.join(timeout=1.0)
-            if self._queue.in_flight:
+            # The thread ends at once unless a request is still out; the whole stop keeps
+            # to ``timeout`` (at exit: shutdown_timeout), with a moment to finish up.
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.1)
+            self._delivery.join(timeout=left)
+            if in_flight and self._delivery.alive:
                 logger.warning(
-                    "segment_web: %d message(s) still in flight at shutdown", self._queue.in_flight
+                    "segment_web: %d message(s) still in flight at shutdown, not known delivered",
+                    in_flight,
                 )
             self._reporter.flush_drop_log()
             _live_clients.discard(self)
@@ -225,6 +252,7 @@ class Analytics(MessageCalls):
         self._queue.reset_after_fork()
         self._delivery.forget_thread()
         self._transport.reset_after_fork()
+        self._reporter.reset_after_fork()
 
 
 def _require_int(name: str, value: object, *, minimum: int | None = None) -> None:

@@ -34,27 +34,38 @@ class DeliveryThread:
         self.enabled = enabled
         self.abort = threading.Event()  # cuts retry waits short when shutdown time is up
         self._thread: threading.Thread | None = None
+        # Callers on many threads may find the thread missing at once; only one may start it,
+        # since two threads taking batches would complete them out of order.
+        self._start_lock = threading.Lock()
 
     def ensure_running(self) -> None:
         thread = self._thread
-        if thread is None or not thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._run, name="segment_web-delivery", daemon=True
-            )
-            self._thread.start()
+        if thread is not None and thread.is_alive():
+            return
+        with self._start_lock:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="segment_web-delivery", daemon=True
+                )
+                self._thread.start()
+
+    def is_current_thread(self) -> bool:
+        return self._thread is not None and self._thread is threading.current_thread()
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def join(self, timeout: float | None) -> None:
-        if self._thread is not None:
+        if self._thread is not None and not self.is_current_thread():
             self._thread.join(timeout)
 
     def forget_thread(self) -> None:
         """After a fork the parent's thread does not exist in the child."""
         self._thread = None
         self.abort = threading.Event()
+        self._start_lock = threading.Lock()
 
     def _run(self) -> None:
         while True:

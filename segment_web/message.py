@@ -8,11 +8,13 @@ which is also what the per-request handle merges its defaults into.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 from .errors import ValidationError
+from .ids import uuid4
 from .serialize import encode
 from .version import LIBRARY_NAME, VERSION
 
@@ -82,7 +84,7 @@ def build_message(kind: MessageType, fields: Mapping[str, Any]) -> BuiltMessage:
     """Validate ``fields`` (snake_case, from ``normalize_fields``) and encode the message."""
     message: dict[str, Any] = {"type": kind}
     message_id = fields.get("message_id")
-    message["messageId"] = message_id if message_id is not None else str(uuid.uuid4())
+    message["messageId"] = message_id if message_id is not None else uuid4()
     message["timestamp"] = format_timestamp(fields.get("timestamp"))
     for name in _ID_FIELDS:
         value = fields.get(name)
@@ -104,7 +106,8 @@ def build_message(kind: MessageType, fields: Mapping[str, Any]) -> BuiltMessage:
         if name in fields:
             message[name] = fields[name]
     context = fields.get("context")
-    message["context"] = {"library": LIBRARY, **context} if context else {"library": LIBRARY}
+    library = dict(LIBRARY)  # a copy: signal receivers get this dict and may change it
+    message["context"] = {"library": library, **context} if context else {"library": library}
     if "integrations" in fields:
         message["integrations"] = fields["integrations"]
     payload = encode(message)
@@ -132,7 +135,9 @@ def format_timestamp(value: object) -> str:
 def _coerce_id(name: str, value: object) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
         return str(value)
     if isinstance(value, uuid.UUID):
         return str(value)

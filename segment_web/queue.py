@@ -117,9 +117,14 @@ class BatchQueue:
 
     def _take(self) -> tuple[int, list[Entry]]:
         entries = self._entries
+        limit = self.flush_at
+        if self.send_first and not self._closing and self._flush_target <= self.taken:
+            # The very first message goes out at once and alone (as the seed does), not
+            # with whatever other callers queued before this thread woke up.
+            limit = 1
         batch = [entries.popleft()]
         size = len(batch[0][0]) + 1
-        while entries and len(batch) < self.flush_at:
+        while entries and len(batch) < limit:
             next_size = len(entries[0][0]) + 1
             if size + next_size > self.max_batch_bytes:
                 break

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from blinker import NamedSignal
+
 from . import signals
 from .batch import Batch
 from .errors import MessageDropped
@@ -28,14 +30,18 @@ class Reporter:
         self._drops_unlogged: dict[str, int] = {}
         self._last_drop_log = 0.0
 
+    def queued(self, message: Mapping[str, Any]) -> None:
+        if signals.message_queued.receivers:
+            self._signal(signals.message_queued, message=message)
+
     def delivered(self, batch: Batch, entries: Iterable[Entry], status: int | None) -> None:
         if status is not None and signals.batch_sent.receivers:
-            signals.batch_sent.send(self.sender, batch=batch, status=status)
+            self._signal(signals.batch_sent, batch=batch, status=status)
         self._callbacks(entries, None, batch)
 
     def failed(self, batch: Batch, entries: Iterable[Entry], error: Exception) -> None:
         if signals.batch_failed.receivers:
-            signals.batch_failed.send(self.sender, batch=batch, error=error)
+            self._signal(signals.batch_failed, batch=batch, error=error)
         self._callbacks(entries, error, batch)
         if self.error_handler is not None:
             try:
@@ -54,11 +60,21 @@ class Reporter:
         batch = Batch([payload for payload, _ in entries])
         if signals.message_dropped.receivers:
             for message in messages if messages is not None else batch.messages:
-                signals.message_dropped.send(
-                    self.sender, message=message, message_id=message["messageId"], reason=reason
+                self._signal(
+                    signals.message_dropped,
+                    message=message,
+                    message_id=message["messageId"],
+                    reason=reason,
                 )
         self._callbacks(entries, MessageDropped(reason), batch)
         self._log_drops(len(entries), reason)
+
+    def _signal(self, signal: NamedSignal, **kwargs: Any) -> None:
+        # A receiver's bug must not skip the callbacks after it, nor reach a caller.
+        try:
+            signal.send(self.sender, **kwargs)
+        except Exception:
+            logger.exception("segment_web: a receiver of the %s signal raised", signal.name)
 
     def _callbacks(self, entries: Iterable[Entry], error: Exception | None, batch: Batch) -> None:
         for _, callback in entries:
@@ -78,6 +94,10 @@ class Reporter:
             self._last_drop_log = now
         for why, number in counts.items():
             logger.warning("segment_web: dropped %d message(s): %s", number, why)
+
+    def reset_after_fork(self) -> None:
+        """A thread of the parent may have held the lock at fork time."""
+        self._drop_lock = threading.Lock()
 
     def flush_drop_log(self) -> None:
         """Log drops still held back by the rate limit (at shutdown)."""

@@ -46,13 +46,14 @@ class capture_events:  # lower case: used like a function, as a context manager
 
     def __init__(self) -> None:
         self.events = CapturedEvents()
+        self._sink = self.events._record
 
     def __enter__(self) -> CapturedEvents:
-        capture.add_sink(self.events._record)
+        capture.add_sink(self._sink)
         return self.events
 
     def __exit__(self, *exc_info: object) -> None:
-        capture.remove_sink(self.events._record)
+        capture.remove_sink(self._sink)
 
 
 try:

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
@@ -28,6 +28,10 @@ MAX_RETRY_AFTER = 300.0
 # Retry-After waits do not use up max_retries, so a server that keeps asking to wait
 # could hold a batch forever; past this many such waits the batch fails.
 MAX_RETRY_AFTER_WAITS = 20
+# Backoff before retry N is BACKOFF_BASE * 2**(N-1), capped at BACKOFF_MAX (PRODUCT.md);
+# read when a policy is made, so a test suite may shorten them for the clients it creates.
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 60.0
 
 
 def batch_endpoint(host: str) -> str:
@@ -73,8 +77,8 @@ def parse_retry_after(value: str | None) -> float | None:
 @dataclass(frozen=True)
 class RetryPolicy:
     max_retries: int = 10
-    base_delay: float = 0.5
-    max_delay: float = 60.0
+    base_delay: float = field(default_factory=lambda: BACKOFF_BASE)
+    max_delay: float = field(default_factory=lambda: BACKOFF_MAX)
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number ``retry`` (1-based): doubling, capped, ±25 % jitter."""

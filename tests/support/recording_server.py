@@ -15,7 +15,11 @@ from typing import Any
 
 @dataclass
 class Reply:
-    """One scripted answer. ``drop`` closes the connection without answering."""
+    """One scripted answer. ``drop`` closes the connection without answering.
+
+    ``delay`` is cut short when the server closes, so a "hung" server never outlives
+    its test.
+    """
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -26,44 +30,65 @@ class Reply:
 
 @dataclass
 class Recorded:
+    """One request as received. ``status`` is what was answered; 0 for a dropped one."""
+
     path: str
     headers: dict[str, str]
     raw: bytes
+    data: bytes  # the body after gzip decoding
     body: dict[str, Any]
     status: int
+    at: float  # time.monotonic() when the request arrived
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or gave up leaves a broken pipe behind: expected here.
+        pass
 
 
 class RecordingServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.arrived = 0  # requests whose body was read, answered yet or not
         self.script: list[Reply] = []
         self.default = Reply()
         self._cond = threading.Condition()
+        self._closed = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go in two writes; with Nagle on, the second waits ~40 ms
+            # for the client's delayed ACK on every keep-alive request
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def do_POST(self) -> None:
+                at = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with server._cond:
                     reply = server.script.pop(0) if server.script else server.default
+                    server.arrived += 1
+                    server._cond.notify_all()
                 if reply.delay:
-                    time.sleep(reply.delay)
+                    server._closed.wait(reply.delay)
+                gzipped = self.headers.get("Content-Encoding") == "gzip"
+                data = gzip.decompress(raw) if gzipped else raw
+                body = json.loads(data)
+                status = 0 if reply.drop else reply.status
+                record = Recorded(self.path, dict(self.headers), raw, data, body, status, at)
+                with server._cond:
+                    server.requests.append(record)
+                    server._cond.notify_all()
                 if reply.drop:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                gzipped = self.headers.get("Content-Encoding") == "gzip"
-                data = gzip.decompress(raw) if gzipped else raw
-                body = json.loads(data)
-                record = Recorded(self.path, dict(self.headers), raw, body, reply.status)
-                with server._cond:
-                    server.requests.append(record)
-                    server._cond.notify_all()
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -72,17 +97,24 @@ class RecordingServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
+
+    def reply(self, *replies: Reply) -> None:
+        """Script the next answers, in order; the default answers after them."""
+        with self._cond:
+            self.script.extend(replies)
 
     @property
     def accepted(self) -> list[Recorded]:
         """Requests answered 2xx."""
-        return [r for r in self.requests if 200 <= r.status < 300]
+        with self._cond:
+            return [r for r in self.requests if 200 <= r.status < 300]
 
     @property
     def batches(self) -> list[list[dict[str, Any]]]:
@@ -107,7 +139,35 @@ class RecordingServer:
                 self._cond.wait(left)
             return self.messages
 
+    def wait_requests(self, count: int, timeout: float = 10.0) -> list[Recorded]:
+        """Wait until ``count`` requests arrived, whatever their answer (fails on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} requests, got {len(self.requests)} in {timeout}s"
+                    )
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def wait_arrived(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` requests arrived, even if still held by a delay."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.arrived < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} arrivals, got {self.arrived}")
+                self._cond.wait(left)
+
+    def release(self) -> None:
+        """End every delay now and from now on: a hung server answers again."""
+        self._closed.set()
+
     def close(self) -> None:
+        self._closed.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .calls import MessageCalls
-from .client import Analytics
+from .client import REQUIRED, Analytics
 from .handle import current_handle
 from .queue import Callback
 
@@ -24,7 +24,7 @@ _lock = threading.Lock()
 _default: Analytics | None = None
 
 
-def configure(write_key: str, **options: Any) -> Analytics:
+def configure(write_key: str = REQUIRED, **options: Any) -> Analytics:
     """Create the default client (replacing, and flushing, any earlier one)."""
     global _default
     client = Analytics(write_key, **options)

@@ -1,0 +1,129 @@
+"""Constructor options: defaults, validation naming the option, host normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from segment_web import Analytics
+from tests.core.helpers import MakeClient
+from tests.support.recording_server import RecordingServer
+
+
+@pytest.fixture
+def idle_client() -> Iterator[Analytics]:
+    client = Analytics("key")
+    yield client
+    client.shutdown(timeout=1.0)
+
+
+def test_defaults(idle_client: Analytics) -> None:
+    client = idle_client
+    assert client.write_key == "key"
+    assert client.endpoint == "https://api.segment.io/v1/batch"
+    assert client.flush_at == 20
+    assert client.flush_interval == 10.0
+    assert client.enable is True
+    assert client.error_handler is None
+    assert client.max_queue_size == 10_000
+    assert client.max_retries == 10
+    assert client.timeout == 15.0
+    assert client.gzip is True
+    assert client.shutdown_timeout == 5.0
+    assert client.flushed is False
+
+
+@pytest.mark.parametrize("bad", [None, "", "   ", 123, b"key", ["key"]])
+def test_write_key_must_be_a_non_empty_string(bad: Any) -> None:
+    with pytest.raises(ValueError, match="write_key"):
+        Analytics(bad)
+
+
+def test_write_key_missing_is_a_value_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="write_key"):
+        Analytics()
+
+
+@pytest.mark.parametrize(
+    ("option", "bad"),
+    [
+        ("flush_at", "5"),
+        ("flush_at", 2.5),
+        ("flush_interval", -1),
+        ("flush_interval", float("nan")),
+        ("flush_interval", "10"),
+        ("enable", "yes"),
+        ("enable", 1),
+        ("error_handler", "log"),
+        ("max_queue_size", 0),
+        ("max_queue_size", True),
+        ("max_retries", -1),
+        ("max_retries", 1.5),
+        ("timeout", 0),
+        ("timeout", float("inf")),
+        ("gzip", None),
+        ("shutdown_timeout", -0.5),
+        ("host", ""),
+        ("host", 42),
+        ("host", "ftp://api.segment.io"),
+    ],
+)
+def test_bad_option_is_a_value_error_naming_it(option: str, bad: Any) -> None:
+    with pytest.raises(ValueError, match=option):
+        Analytics("key", **{option: bad})
+
+
+def test_unknown_option_is_rejected() -> None:
+    with pytest.raises(TypeError, match="flushAt"):
+        Analytics("key", flushAt=5)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("flush_at", [0, -3])
+def test_flush_at_below_one_becomes_one(make_client: MakeClient, flush_at: int) -> None:
+    assert make_client(flush_at=flush_at).flush_at == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "endpoint"),
+    [
+        ("api.segment.io", "https://api.segment.io/v1/batch"),
+        ("api.segment.io/v1", "https://api.segment.io/v1/batch"),
+        ("api.segment.io/v1/", "https://api.segment.io/v1/batch"),
+        ("https://api.segment.io", "https://api.segment.io/v1/batch"),
+        ("https://api.segment.io/", "https://api.segment.io/v1/batch"),
+        ("https://events.eu1.segmentapis.com/v1/", "https://events.eu1.segmentapis.com/v1/batch"),
+        ("https://events.eu1.segmentapis.com/v1", "https://events.eu1.segmentapis.com/v1/batch"),
+        ("events.eu1.segmentapis.com", "https://events.eu1.segmentapis.com/v1/batch"),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123/v1/batch"),
+        ("http://127.0.0.1:8123/", "http://127.0.0.1:8123/v1/batch"),
+        ("http://127.0.0.1:8123/v1", "http://127.0.0.1:8123/v1/batch"),
+        ("127.0.0.1:8123/v1/", "https://127.0.0.1:8123/v1/batch"),
+        ("https://proxy.example.com/segment/v1/", "https://proxy.example.com/segment/v1/batch"),
+        ("https://api.segment.io/v1/batch", "https://api.segment.io/v1/batch"),
+    ],
+)
+def test_every_host_form_resolves_to_the_batch_endpoint(host: str, endpoint: str) -> None:
+    client = Analytics("key", host=host)
+    try:
+        assert client.endpoint == endpoint
+    finally:
+        client.shutdown()
+
+
+@pytest.mark.parametrize("host_form", ["{url}", "{url}/", "{url}/v1", "{url}/v1/"])
+def test_each_local_host_form_posts_to_v1_batch(
+    make_client: MakeClient, server: RecordingServer, host_form: str
+) -> None:
+    client = make_client(host=host_form.format(url=server.url))
+    client.track(user_id="u", event="E")
+    assert client.flush(timeout=10) == 1
+    assert [r.path for r in server.requests] == ["/v1/batch"]
+
+
+def test_flushed_is_settable(make_client: MakeClient) -> None:
+    client = make_client(flushed=False)
+    assert client.flushed is False
+    client.flushed = True
+    assert client.flushed is True
