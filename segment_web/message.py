@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
@@ -122,14 +123,29 @@ def build_message(kind: MessageType, fields: Mapping[str, Any]) -> BuiltMessage:
 def format_timestamp(value: object) -> str:
     """ISO-8601 in UTC with milliseconds; a naive datetime is taken as UTC."""
     if value is None:
-        value = dt.datetime.now(dt.timezone.utc)
-    elif not isinstance(value, dt.datetime):
+        return _now()
+    if not isinstance(value, dt.datetime):
         raise ValidationError("timestamp", f"must be a datetime, got {_kind_of(value)}")
     elif value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     else:
         value = value.astimezone(dt.timezone.utc)
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+_second_cache: tuple[int, str] = (-1, "")
+
+
+def _now() -> str:
+    """The current time, formatted; the seconds part is formatted once per second."""
+    global _second_cache
+    now = time.time()
+    second = int(now)
+    cached_second, prefix = _second_cache
+    if second != cached_second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_cache = (second, prefix)
+    return f"{prefix}.{int((now - second) * 1000):03d}Z"
 
 
 def _coerce_id(name: str, value: object) -> str:
