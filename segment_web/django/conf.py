@@ -1,0 +1,104 @@
+"""``settings.SEGMENT`` → ``SegmentSettings``, with every problem tagged by its check id.
+
+Nothing here raises on a bad value: the option keeps its default and the problem is
+reported through the system checks (ids documented in ``segment_web.django``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+from ..integration import Integration
+from ..settings import CLIENT_OPTIONS, OPTION_NAMES, Problem, SegmentSettings, parse_settings
+
+SETTING = "SEGMENT"
+ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
+# Options that may be given as a dotted path to a callable, imported at start-up.
+IMPORTABLE = ("user_id", "error_handler")
+
+NOT_A_DICT = "segment_web.E001"
+INVALID_VALUE = "segment_web.E002"
+IMPORT_FAILED = "segment_web.E003"
+CLIENT_FAILED = "segment_web.E004"
+NO_WRITE_KEY = "segment_web.W001"
+UNKNOWN_KEY = "segment_web.W002"
+MIDDLEWARE_ORDER = "segment_web.W003"
+
+_DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem with the settings, as a system check will show it."""
+
+    id: str
+    message: str
+    hint: str | None = None
+
+    @property
+    def fatal(self) -> bool:
+        return self.id.startswith("segment_web.E")
+
+
+def read_settings(config: Any, environ: Mapping[str, str]) -> tuple[SegmentSettings, list[Issue]]:
+    """Validate the ``SEGMENT`` dict (upper-case keys); ``environ`` supplies the
+    ``SEGMENT_WRITE_KEY`` fallback. Bad values are dropped (defaults apply) and reported."""
+    issues: list[Issue] = []
+    if config is None:
+        config = {}
+    if not isinstance(config, Mapping):
+        issues.append(
+            Issue(
+                NOT_A_DICT,
+                f"{SETTING} must be a dict, got {type(config).__name__}",
+                "All segment_web options are at their defaults.",
+            )
+        )
+        config = {}
+    values = {str(key).lower(): value for key, value in config.items()}
+    if not values.get("write_key") and environ.get(ENV_WRITE_KEY):
+        values["write_key"] = environ[ENV_WRITE_KEY]
+    for option in IMPORTABLE:
+        path = values.get(option)
+        if isinstance(path, str):
+            try:
+                values[option] = import_string(path)
+            except Exception as error:  # a user module failing at import must not stop start-up
+                del values[option]
+                message = f"{option.upper()} could not import {path!r}: {error}"
+                issues.append(Issue(IMPORT_FAILED, message, _DEFAULT_HINT))
+    settings, problems = parse_settings(values, name_of=str.upper)
+    issues.extend(_issue(problem) for problem in problems)
+    return settings, issues
+
+
+def _issue(problem: Problem) -> Issue:
+    if problem.option not in OPTION_NAMES:
+        return Issue(UNKNOWN_KEY, problem.message, "It is ignored; check its spelling.")
+    if problem.option == "write_key" and not problem.fatal:
+        hint = f"Set {SETTING}['WRITE_KEY'] or the {ENV_WRITE_KEY} environment variable."
+        return Issue(NO_WRITE_KEY, problem.message, hint)
+    return Issue(INVALID_VALUE, problem.message, _DEFAULT_HINT)
+
+
+def build_integration(settings: SegmentSettings, issues: list[Issue]) -> Integration:
+    """The integration for ``settings``. A client option that ``parse_settings`` let
+    through but ``Analytics`` refuses (``TIMEOUT: 0``) is reported, not raised: the
+    client then keeps write key, host and ``ENABLE`` and takes defaults for the rest."""
+    try:
+        return Integration(settings)
+    except ValueError as error:
+        hint = "Until it is fixed the client keeps WRITE_KEY, HOST and ENABLE, defaults otherwise."
+        issues.append(Issue(CLIENT_FAILED, f"{SETTING} cannot build a client: {error}", hint))
+    keep = {"write_key", "host", "enable"}
+    defaults = SegmentSettings()
+    fallback = dataclasses.replace(
+        settings,
+        **{name: getattr(defaults, name) for name in CLIENT_OPTIONS if name not in keep},
+    )
+    return Integration(fallback)

@@ -1,0 +1,155 @@
+"""``SegmentMiddleware``: turns a Django request into ``RequestFacts`` and its response
+into the shared layer's finish; sync and async, decided once per middleware chain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from ..context import RequestFacts, RequestScope
+from ..handle import RequestAnalytics, activate
+from ..integration import Integration, never_raise
+from .apps import app_config
+
+UserIdOf = Callable[[HttpRequest], Any]
+
+
+class SegmentMiddleware:
+    """Gives each request ``request.analytics`` (also what ``segment_web.track()`` uses
+    during it), sets the anonymous-id cookie and sends the automatic page call."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self._app = app_config()
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        integration = self._app.integration
+        user_id_of: UserIdOf = integration.settings.user_id or authenticated_user_id
+        # Lazy: the user (and so the session) is loaded only when a message needs it.
+        scope = self._start(integration, request, partial(user_id_of, request))
+        user_before = getattr(request, "user", None)
+        with activate(request.analytics):
+            response = self.get_response(request)
+        self._finish(integration, scope, request, response, user_before, user_id_of)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        integration = self._app.integration
+        custom = integration.settings.user_id
+        user_id_of: UserIdOf = custom or authenticated_user_id
+        user_id: Any = partial(custom, request) if custom else await _auth_user_id(request)
+        scope = self._start(integration, request, user_id)
+        user_before = getattr(request, "user", None)
+        with activate(request.analytics):
+            response = await self.get_response(request)
+        self._finish(integration, scope, request, response, user_before, user_id_of)
+        return response
+
+    def _start(
+        self, integration: Integration, request: HttpRequest, user_id: Any
+    ) -> RequestScope | None:
+        scope = None
+        with never_raise("reading the request"):
+            facts = read_facts(request, integration.settings.anonymous_id_cookie)
+            scope = integration.start(facts, user_id)
+        # Views may rely on request.analytics: without the request's facts it still
+        # carries the user id (the failure above is logged).
+        request.analytics = (
+            scope.handle if scope else RequestAnalytics(integration.client, user_id=user_id)
+        )
+        return scope
+
+    def _finish(
+        self,
+        integration: Integration,
+        scope: RequestScope | None,
+        request: HttpRequest,
+        response: HttpResponseBase,
+        user_before: Any,
+        user_id_of: UserIdOf,
+    ) -> None:
+        if scope is None:
+            return
+        with never_raise("setting the cookie and re-reading the user"):
+            cookie = scope.cookie()
+            if cookie is not None and cookie.name not in response.cookies:
+                response.set_cookie(**cookie.kwargs())
+            # login()/logout() (and DRF authentication) replace request.user: the page
+            # call, sent after the view, goes under the new user.
+            if getattr(request, "user", None) is not user_before:
+                scope.handle.user_id = user_id_of(request)
+        integration.finish(
+            scope, response.status_code, response.get("Content-Type"), page_name(request)
+        )
+
+
+def read_facts(request: HttpRequest, cookie_name: str) -> RequestFacts:
+    """The plain values the shared layer needs, read off a Django request."""
+    meta = request.META
+    return RequestFacts(
+        method=request.method or "GET",
+        scheme=request.scheme,
+        host=_host(request),
+        path=request.path,
+        query_string=meta.get("QUERY_STRING", ""),
+        peer=meta.get("REMOTE_ADDR"),
+        user_agent=meta.get("HTTP_USER_AGENT"),
+        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE"),
+        referrer=meta.get("HTTP_REFERER"),
+        forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
+        anonymous_id_cookie=request.COOKIES.get(cookie_name),
+    )
+
+
+def _host(request: HttpRequest) -> str:
+    try:
+        return request.get_host()  # type: ignore[no-any-return]
+    except DisallowedHost:
+        # Django answers 400 for it elsewhere (CommonMiddleware); here it only names the page.
+        return str(request.META.get("SERVER_NAME", ""))
+
+
+def authenticated_user_id(request: HttpRequest) -> Any:
+    """The default ``USER_ID``: ``request.user.pk`` when authenticated, else None."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return user.pk
+
+
+async def _auth_user_id(request: HttpRequest) -> Any:
+    """``authenticated_user_id`` for the async path: ``request.user`` would query the
+    database synchronously from the event loop, ``await request.auser()`` does not."""
+    if not hasattr(request, "auser"):  # no AuthenticationMiddleware (or Django < 5.0)
+        return None
+    with never_raise("loading the request's user"):
+        user = await request.auser()
+        return user.pk if user.is_authenticated else None
+    return None
+
+
+def page_name(request: HttpRequest) -> str | None:
+    """The auto page's name: the URL name (``"ns:name"`` when namespaced), else the
+    view's function or class name."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return None
+    if match.url_name:
+        return match.view_name  # type: ignore[no-any-return]
+    view = getattr(match.func, "view_class", match.func)
+    name = getattr(view, "__name__", None)
+    return name if isinstance(name, str) else None
