@@ -116,6 +116,11 @@ class Analytics(MessageCalls):
         self._queue.send_first = not value
 
     @property
+    def closed(self) -> bool:
+        """True once ``shutdown()`` ran; a closed client takes no more calls."""
+        return self._closed
+
+    @property
     def queued(self) -> int:
         """Messages waiting in the queue (not counting a batch in flight)."""
         return len(self._queue)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .client import Analytics
 from .context import RequestFacts, RequestRules, RequestScope
+from .module_api import adopt_default
 from .settings import SegmentSettings
 
 logger = logging.getLogger("segment_web")
@@ -47,12 +48,17 @@ class never_raise:  # lower case: reads as a function, `with never_raise("...")`
 
 
 class Integration:
-    """One app's analytics: settings, client and request rules, built once at start-up."""
+    """One app's analytics: settings, client and request rules, built once at start-up.
+
+    Unless ``segment_web.configure()`` set one, the client also becomes the module-level
+    default, so ``segment_web.track()`` works outside requests too (tasks, commands).
+    """
 
     def __init__(self, settings: SegmentSettings, client: Analytics | None = None) -> None:
         self.settings = settings
         self.client = client if client is not None else settings.build_client()
         self.rules = RequestRules(settings)
+        adopt_default(self.client)
 
     def start(
         self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None

@@ -35,6 +35,17 @@ def configure(write_key: str = REQUIRED, **options: Any) -> Analytics:
     return client
 
 
+def adopt_default(client: Analytics) -> bool:
+    """Make an adapter's client the module-level default, unless ``configure()`` (or an
+    earlier adapter) set one that is still open. True if it did."""
+    global _default
+    with _lock:
+        if _default is not None and not _default.closed:
+            return False
+        _default = client
+        return True
+
+
 def default_client() -> Analytics | None:
     """The client set by ``configure()``, if any."""
     return _default

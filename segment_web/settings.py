@@ -115,6 +115,13 @@ def _is_seconds(value: Any) -> str | None:
     return "must be a non-negative number of seconds"
 
 
+def _is_positive_seconds(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and math.isfinite(value) and value > 0:
+        return None
+    return "must be a positive number of seconds"
+
+
 def _is_optional_callable(value: Any) -> str | None:
     return None if value is None or callable(value) else "must be a callable or None"
 
@@ -178,7 +185,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "error_handler": _is_optional_callable,
     "max_queue_size": _is_int(1),
     "max_retries": _is_int(0),
-    "timeout": _is_seconds,
+    "timeout": _is_positive_seconds,
     "gzip": _is_bool,
     "shutdown_timeout": _is_seconds,
     "auto_page": _is_bool,

@@ -75,12 +75,13 @@ def test_a_segment_setting_that_is_not_a_dict_is_an_error() -> None:
         assert segment_checks() == {"segment_web.E001": Error, "segment_web.W001": Warning}
 
 
-def test_an_option_the_client_refuses_is_reported_and_the_rest_kept(
+def test_a_zero_timeout_is_reported_and_the_rest_kept(
     use_segment: Callable[..., Integration], server: RecordingServer
 ) -> None:
     integration = use_segment(TIMEOUT=0, MAX_RETRIES=3)
-    assert segment_checks() == {"segment_web.E004": Error}
+    assert segment_checks() == {"segment_web.E002": Error}
     assert integration.client.timeout == 15.0
+    assert integration.client.max_retries == 3
     assert integration.client.endpoint == f"{server.url}/v1/batch"
     Client().get("/track/")
     sent(integration, server, 1)

@@ -289,3 +289,8 @@ def test_uuid4_ids_are_valid_and_unique() -> None:
     ids = {uuid4() for _ in range(20_000)}
     assert len(ids) == 20_000
     assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+
+
+def test_timeout_must_be_positive_as_the_client_requires() -> None:
+    _, problems = parse_settings({"write_key": "k", "timeout": 0})
+    assert [p.message for p in problems] == ["timeout must be a positive number of seconds, got 0"]

@@ -1,0 +1,70 @@
+"""Segment analytics for any ASGI app (Starlette, FastAPI, Django ASGI, Quart…).
+
+Usage::
+
+    from segment_web.asgi import SegmentMiddleware
+
+    app = SegmentMiddleware(app, write_key="WRITE_KEY")            # any ASGI app
+
+    # Starlette
+    app = Starlette(routes=..., middleware=[Middleware(SegmentMiddleware, write_key="...")])
+    # FastAPI
+    app.add_middleware(SegmentMiddleware, write_key="...")
+
+Inside a request, ``request.state.analytics`` (the raw ASGI ``scope["state"]["analytics"]``)
+is the request's handle, with the six calls of the client (``track``, ``identify``,
+``page``, ``screen``, ``group``, ``alias``) pre-filled from the request. The module-level
+``segment_web.track(...)`` etc. use the same handle anywhere in the request: sync endpoints
+run in a threadpool, background tasks and tasks the request starts included::
+
+    @app.post("/signup")
+    async def signup(request: Request):
+        request.state.analytics.track(event="Signed Up", properties={"plan": "pro"})
+        # or: segment_web.track(event="Signed Up")
+
+Settings (keyword arguments; the same names as the Django and Flask adapters' settings):
+
+- ``write_key``: the Segment source's write key. Missing: a warning is logged and the
+  client runs disabled (calls validate, nothing is sent, the app runs).
+- ``host``, ``flush_at``, ``flush_interval``, ``enable``, ``error_handler``,
+  ``max_queue_size``, ``max_retries``, ``timeout``, ``gzip``, ``shutdown_timeout``: the
+  client's options, as for ``Analytics``; ``shutdown_timeout`` [5 s] also bounds the
+  flush at lifespan shutdown.
+- ``client``: an existing ``Analytics`` to use instead (the client options above are then
+  refused).
+- ``user_id``: ``fn(scope)`` returning the user's id, called once, when the request's
+  first message needs it (often on the event loop: no blocking I/O). By default the id of
+  an authenticated ``scope["user"]`` (Starlette's ``AuthenticationMiddleware``, inside or
+  outside this middleware) is its ``identity`` attribute.
+- ``auto_page`` [True]: a ``page`` call for each 2xx ``GET`` answered with ``text/html``.
+- ``page_exclude``: regexes matched against the whole path [static files, health checks].
+- ``anonymous_id_cookie`` [``ajs_anonymous_id``], ``set_anonymous_id_cookie`` [True],
+  ``anonymous_id_cookie_domain`` [None], ``anonymous_id_cookie_max_age`` [one year]: the
+  analytics.js cookie, set with ``Set-Cookie`` when the browser had none.
+- ``capture_ip`` [True]: send ``context.ip``.
+- ``forwarded_allow_ips`` [``"127.0.0.1,::1"``]: peers whose ``X-Forwarded-For`` is
+  believed (``"*"``: all).
+
+Invalid settings raise ``ValueError`` naming the option when the middleware is built.
+
+What is captured, from the ASGI scope only (the request body is never read): ``userId``;
+``anonymousId`` from the cookie (a new UUID, set as the cookie, when absent);
+``context.ip``, ``context.userAgent``, ``context.locale`` (Accept-Language),
+``context.page`` (``url``, ``path`` — ``root_path`` included —, ``search``,
+``referrer``) and ``context.campaign`` (``utm_*``). The automatic page is named after the
+matched route (Starlette/FastAPI ``scope["route"]``: its name, else its path, else the
+endpoint's name) and sent once the response's last body message went to the server.
+
+Scopes: ``http`` as above; ``websocket`` (and any other type) passes through untouched;
+``lifespan`` flushes the client at shutdown without blocking the event loop (also for an
+app that does not handle lifespan itself). The middleware is pure ASGI: responses
+stream through unbuffered and no framework is imported. An analytics failure is logged
+to the ``segment_web`` logger and the response goes on; the app's own exceptions
+propagate unchanged.
+"""
+
+from __future__ import annotations
+
+from .middleware import SegmentMiddleware
+
+__all__ = ["SegmentMiddleware"]

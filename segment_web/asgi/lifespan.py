@@ -1,0 +1,75 @@
+"""The ``lifespan`` scope: flush the client when the application shuts down.
+
+The flush runs when the app reports ``lifespan.shutdown.complete`` (or ``.failed``),
+before the server hears it, so events sent by the app's own shutdown code go out too.
+An app that does not speak lifespan (it raises, or returns without answering, as
+Django's ASGI handler does) would leave the server with no shutdown signal at all;
+then this middleware answers the protocol itself, so the flush still happens.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..client import Analytics
+from ..integration import never_raise
+from .protocol import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("segment_web")
+
+_SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
+
+
+async def flush_client(client: Analytics) -> None:
+    """Deliver what is queued, off the event loop, bounded by ``shutdown_timeout``."""
+    with never_raise("flushing analytics at application shutdown"):
+        await client.aflush(timeout=client.shutdown_timeout)
+
+
+async def run_lifespan(
+    app: ASGIApp, client: Analytics, scope: Scope, receive: Receive, send: Send
+) -> None:
+    received: list[str] = []  # lifespan messages the app took from the server
+    answered = False  # whether the app sent the server any lifespan message
+
+    async def app_receive() -> Message:
+        message = await receive()
+        received.append(message["type"])
+        return message
+
+    async def app_send(message: Message) -> None:
+        nonlocal answered
+        answered = True
+        if message["type"] in _SHUTDOWN_DONE:
+            await flush_client(client)
+        await send(message)
+
+    try:
+        await app(scope, app_receive, app_send)
+    except Exception as error:
+        if answered:
+            raise
+        # The ASGI spec reads an exception before any answer as "lifespan unsupported".
+        logger.info(
+            "segment_web: the app does not handle ASGI lifespan (%s: %s); the middleware "
+            "answers it so analytics is flushed at shutdown",
+            type(error).__name__,
+            error,
+        )
+    else:
+        if answered:
+            return
+    await _serve_lifespan(client, received, receive, send)
+
+
+async def _serve_lifespan(
+    client: Analytics, received: list[str], receive: Receive, send: Send
+) -> None:
+    """Answer the lifespan protocol for an app that does not: start at once, flush at the end."""
+    if "lifespan.startup" not in received:
+        await receive()
+    await send({"type": "lifespan.startup.complete"})
+    if "lifespan.shutdown" not in received:
+        await receive()
+    await flush_client(client)
+    await send({"type": "lifespan.shutdown.complete"})

@@ -1,0 +1,166 @@
+"""``SegmentMiddleware``: the scope guard, the per-request handle, the wrapped ``send``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..client import Analytics
+from ..context import RequestScope
+from ..handle import activate
+from ..integration import Integration, never_raise
+from ..settings import CLIENT_OPTIONS, parse_settings
+from .facts import request_facts, route_name, scope_user_id
+from .lifespan import run_lifespan
+from .protocol import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("segment_web")
+
+# The messages after which the server has the whole response (the ASGI "pathsend" and
+# "zerocopysend" extensions finish a response without an ``http.response.body``).
+_LAST_BODY = frozenset(
+    {"http.response.body", "http.response.pathsend", "http.response.zerocopysend"}
+)
+
+
+class SegmentMiddleware:
+    """Segment analytics for any ASGI app; see the ``segment_web.asgi`` docstring.
+
+    ``SegmentMiddleware(app, write_key="...", **options)`` takes the shared options in
+    snake_case; a bad one raises ``ValueError`` naming it. ``client=`` uses an existing
+    ``Analytics`` instead of building one (then the client options belong to it).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        /,  # positional-only, as Starlette's Middleware(cls, **options) protocol requires
+        write_key: str | None = None,
+        *,
+        client: Analytics | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        values = dict(options)
+        if write_key is not None:
+            values["write_key"] = write_key
+        settings, problems = parse_settings(values)
+        if client is not None:
+            if not isinstance(client, Analytics):
+                raise ValueError(f"client must be a segment_web.Analytics, got {client!r}")
+            clashes = sorted(set(values) & set(CLIENT_OPTIONS))
+            if clashes:
+                raise ValueError(
+                    f"{', '.join(clashes)}: client options cannot be combined with client=; "
+                    "give them to that Analytics instead"
+                )
+            problems = [problem for problem in problems if problem.fatal]
+        fatal = [problem.message for problem in problems if problem.fatal]
+        if fatal:
+            raise ValueError("SegmentMiddleware: " + "; ".join(fatal))
+        for problem in problems:
+            logger.warning("segment_web: %s", problem.message)
+        self.integration = Integration(settings, client)
+        self.client = self.integration.client
+        self._user_id = settings.user_id
+        self._cookie_name = settings.anonymous_id_cookie
+        self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "lifespan":
+                await run_lifespan(self.app, self.client, scope, receive, send)
+            else:  # websocket and any future scope type: not ours, untouched
+                await self.app(scope, receive, send)
+            return
+        request = self._start(scope)
+        if request is None:
+            await self.app(scope, receive, send)
+            return
+        response = _Response(self, request, scope, send)
+        with activate(request.handle):
+            await self.app(scope, receive, response.send)
+
+    def _start(self, scope: Scope) -> RequestScope | None:
+        """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""
+        with never_raise("reading the ASGI request"):
+            facts = request_facts(scope, self._cookie_name)
+            request = self.integration.start(facts, self._user_resolver(scope))
+            if request is not None:
+                scope.setdefault("state", {})["analytics"] = request.handle
+            return request
+        return None
+
+    def _user_resolver(self, scope: Scope) -> Callable[[], Any]:
+        # Lazy: an authentication middleware inside this one sets scope["user"] later.
+        if self._user_id is not None:
+            return functools.partial(self._user_id, scope)
+        return functools.partial(scope_user_id, scope)
+
+
+class _Response:
+    """One response on its way out: every message is passed on as it comes (streaming
+    stays streaming); the start is read for status and content type and gets the cookie;
+    after the last body message the automatic page is sent."""
+
+    __slots__ = (
+        "_finished",
+        "_middleware",
+        "_request",
+        "_scope",
+        "_send",
+        "content_type",
+        "status",
+    )
+
+    def __init__(
+        self, middleware: SegmentMiddleware, request: RequestScope, scope: Scope, send: Send
+    ) -> None:
+        self._middleware = middleware
+        self._request = request
+        self._scope = scope
+        self._send = send
+        self._finished = False
+        self.status = 0
+        self.content_type: str | None = None
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            await self._send(self._started(message))
+            return
+        await self._send(message)
+        if kind in _LAST_BODY and not message.get("more_body", False) and not self._finished:
+            self._finished = True
+            with never_raise("naming the automatic page"):
+                page_name = route_name(self._scope)
+                self._middleware.integration.finish(
+                    self._request, self.status, self.content_type, page_name
+                )
+
+    def _started(self, message: Message) -> Message:
+        """Note status and content type; add the anonymous-id cookie unless the app set it."""
+        with never_raise("reading the response start"):
+            self.status = message["status"]
+            headers = message.get("headers") or ()
+            if not isinstance(headers, list | tuple):
+                # The spec allows any iterable; read once, the server gets the same items.
+                headers = list(headers)
+                message = {**message, "headers": headers}
+            prefix = self._middleware._cookie_prefix
+            app_set_cookie = False
+            for name, value in headers:
+                lowered = name.lower()
+                if lowered == b"content-type":
+                    self.content_type = value.decode("latin-1")
+                elif lowered == b"set-cookie" and value.startswith(prefix):
+                    app_set_cookie = True
+            cookie = self._request.cookie()
+            if cookie is not None and not app_set_cookie:
+                # A new message and list: the app's own may be reused across responses.
+                added = (b"set-cookie", cookie.header().encode("latin-1"))
+                return {**message, "headers": [*headers, added]}
+        return message

@@ -1,0 +1,43 @@
+"""An adapter's client becomes the module-level default unless one was configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import segment_web
+from segment_web import module_api
+from segment_web.integration import Integration
+from segment_web.settings import parse_settings
+from segment_web.testing import capture_events
+
+
+@pytest.fixture(autouse=True)
+def no_default() -> Iterator[None]:
+    saved = module_api._default
+    module_api._default = None
+    yield
+    module_api._default = saved
+
+
+def test_first_integration_client_serves_module_level_calls_outside_requests() -> None:
+    first = Integration(parse_settings({"write_key": "a", "enable": False})[0])
+    second = Integration(parse_settings({"write_key": "b", "enable": False})[0])
+    assert segment_web.default_client() is first.client
+    with capture_events() as events:
+        segment_web.track(user_id="u", event="From a task")
+    assert events.clients == [first.client]
+    first.client.shutdown()
+    third = Integration(parse_settings({"write_key": "c", "enable": False})[0])
+    assert segment_web.default_client() is third.client  # a closed default is replaced
+    second.client.shutdown()
+    third.client.shutdown()
+
+
+def test_configured_client_is_kept() -> None:
+    configured = segment_web.configure("k", enable=False)
+    integration = Integration(parse_settings({"write_key": "a", "enable": False})[0])
+    assert segment_web.default_client() is configured
+    configured.shutdown()
+    integration.client.shutdown()
