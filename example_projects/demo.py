@@ -108,19 +108,23 @@ def check(response: requests.Response) -> None:
 
 
 def show(app: str, events: list[StoredEvent]) -> None:
-    print(f"\n── {app} ({len(events)} events) " + "─" * 60)
+    print(f"\n── {app} ({len(events)} events) " + "─" * 70)
+    print(f"  {'type':<9} {'event/name':<14} {'userId':<16} {'anonymousId':<37} {'ip':<10} page")
     for event in sorted(events, key=lambda e: e.id):
-        message = event.message
-        context = message.get("context", {})
-        what = event.event_or_name or ""
-        user = f"user={event.user_id}" if event.user_id else ""
+        context = event.message.get("context", {})
+        page = context.get("page", {})
+        notes = [f"{key}={value}" for key, value in context.get("campaign", {}).items()]
+        if "referrer" in page:
+            notes.append(f"referrer={page['referrer']}")
         print(
-            f"  {event.type:<9} {what:<14} {user:<12} anon={event.anonymous_id or '-':<38}"
-            f" ip={context.get('ip', '-'):<10} page={context.get('page', {}).get('path', '-')}"
+            f"  {event.type:<9} {event.event_or_name or '':<14} {event.user_id or '-':<16}"
+            f" {event.anonymous_id or '-':<37} {context.get('ip', '-'):<10}"
+            f" {page.get('path', '-')}  {' '.join(notes)}".rstrip()
         )
     if events:
         context = events[0].message.get("context", {})
-        print(f"  userAgent={context.get('userAgent')!r} locale={context.get('locale')!r}")
+        agent, locale = context.get("userAgent"), context.get("locale")
+        print(f"  every event: userAgent={agent!r} locale={locale!r}")
 
 
 def wait_for_events(collector: Collector, count: int, timeout: float) -> list[StoredEvent]:

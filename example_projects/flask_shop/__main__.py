@@ -1,5 +1,6 @@
 import argparse
 import contextlib
+import logging
 
 from werkzeug.serving import make_server
 
@@ -8,6 +9,7 @@ from example_projects.flask_shop.app import create_app
 parser = argparse.ArgumentParser(description="The Flask example shop")
 parser.add_argument("--port", type=int, default=5000)
 port = parser.parse_args().port
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 print(f"Flask shop on http://127.0.0.1:{port}", flush=True)
 with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops it; atexit then flushes
     make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
