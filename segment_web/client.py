@@ -195,8 +195,12 @@ class Analytics(MessageCalls):
         return waiter.delivered
 
     async def aflush(self, timeout: float | None = None) -> int:
-        """``flush()`` without blocking the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
+        """``flush()`` without blocking the event loop (asyncio, or trio through anyio)."""
+        try:
+            import anyio.to_thread
+        except ImportError:  # anyio comes with Starlette; plain asyncio needs nothing
+            return await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
+        return await anyio.to_thread.run_sync(self.flush, timeout)
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Flush, then stop the delivery thread; later calls raise ``ClientClosedError``.

@@ -94,8 +94,14 @@ class TrustedProxies:
         self.trust_all = "*" in entries
         self._networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
         self._addresses = {str(net.network_address) for net in self._networks if _single(net)}
+        # Per instance: peers and proxies repeat, and a network lookup is slow.
+        self.trusts = lru_cache(maxsize=1024)(self._trusts)  # type: ignore[method-assign]
 
     def trusts(self, address: str) -> bool:
+        """Whether ``address`` is a proxy whose X-Forwarded-For is believed."""
+        return self._trusts(address)
+
+    def _trusts(self, address: str) -> bool:
         if self.trust_all or address in self._addresses:
             return True
         parsed = _parse_ip(address)
