@@ -12,12 +12,12 @@ import secrets
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
-from segment_web.asgi import SegmentMiddleware
 from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 from example_projects.shop import COLLECTOR, PRODUCTS, render, write_key
+from segment_web.asgi import SegmentMiddleware
 
 SESSIONS: dict[str, str] = {}  # session token -> email; an example, not a session store
 

@@ -7,9 +7,9 @@ sent by the extension itself, the rest is ``analytics.identify``/``track`` in vi
 from __future__ import annotations
 
 from flask import Flask, abort, request, session
-from segment_web.flask import Segment, analytics
 
 from example_projects.shop import COLLECTOR, PRODUCTS, render, write_key
+from segment_web.flask import Segment, analytics
 
 
 def create_app() -> Flask:
