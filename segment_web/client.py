@@ -144,16 +144,15 @@ class Analytics(MessageCalls):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
         message, payload = build_message(kind, fields)
         message_id: str = message["messageId"]
-        entry = (payload, callback)
         if capture.sinks:
             for sink in capture.sinks:
                 # The wire form, decoded: what would be sent, immune to later mutation.
                 sink(self, json.loads(payload))
-            self._reporter.delivered(Batch([payload]), [entry], None)
+            self._reporter.delivered(Batch([payload]), [(payload, callback)], None)
             return message_id
-        if not self._queue.put(entry):
+        if not self._queue.put(payload, callback):
             reason = f"queue full (max_queue_size={self.max_queue_size})"
-            self._reporter.dropped([entry], reason, [message])
+            self._reporter.dropped([(payload, callback)], reason, [message])
             return message_id
         self._delivery.ensure_running()
         self._reporter.queued(message)

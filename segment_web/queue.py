@@ -5,6 +5,10 @@ blocks until a batch is due by count (``flush_at``), bytes, time (``flush_interv
 the very first message, or a flush request, and hands out at most ``flush_at``
 messages that fit in one request body. Messages are numbered by arrival, which is
 what lets ``flush()`` wait for exactly the messages queued before it.
+
+A queued message is only its encoded bytes: callbacks, which few calls give, wait in a
+side table keyed by the message's number. A backlog of 10,000 messages (an outage)
+then costs little more than their JSON.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ class BatchQueue:
 
     def _reset(self) -> None:
         self._cond = threading.Condition()
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[bytes] = deque()
+        self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._bytes = 0  # payload bytes plus one comma each
         self._deadline = 0.0
         self._flush_target = 0
@@ -70,15 +75,17 @@ class BatchQueue:
     def in_flight(self) -> int:
         return self.taken - self.processed
 
-    def put(self, entry: Entry) -> bool:
+    def put(self, payload: bytes, callback: Callback | None = None) -> bool:
         """Queue one message; False (and nothing queued) when the queue is full."""
         with self._cond:
             entries = self._entries
             if len(entries) >= self.max_size:
                 return False
-            entries.append(entry)
-            self._bytes += len(entry[0]) + 1
+            entries.append(payload)
+            self._bytes += len(payload) + 1
             self.enqueued += 1
+            if callback is not None:
+                self._callbacks[self.enqueued] = callback
             count = len(entries)
             if count == 1:
                 self._deadline = time.monotonic() + self.flush_interval
@@ -123,9 +130,9 @@ class BatchQueue:
             # with whatever other callers queued before this thread woke up.
             limit = 1
         batch = [entries.popleft()]
-        size = len(batch[0][0]) + 1
+        size = len(batch[0]) + 1
         while entries and len(batch) < limit:
-            next_size = len(entries[0][0]) + 1
+            next_size = len(entries[0]) + 1
             if size + next_size > self.max_batch_bytes:
                 break
             batch.append(entries.popleft())
@@ -135,7 +142,13 @@ class BatchQueue:
         self.taken += len(batch)
         self.send_first = False
         self._deadline = time.monotonic() + self.flush_interval
-        return first, batch
+        return first, self._with_callbacks(first, batch)
+
+    def _with_callbacks(self, first: int, payloads: list[bytes]) -> list[Entry]:
+        pop = self._callbacks.pop
+        if not self._callbacks:
+            return [(payload, None) for payload in payloads]
+        return [(payload, pop(first + n, None)) for n, payload in enumerate(payloads, 1)]
 
     def complete(self, first: int, count: int, error: Exception | None) -> None:
         """Record that messages ``first+1 .. first+count`` are delivered or finally failed."""
@@ -172,11 +185,11 @@ class BatchQueue:
         """Remove every queued (not in-flight) message, for reporting it as dropped."""
         with self._cond:
             first = self.taken
-            entries = list(self._entries)
+            payloads = list(self._entries)
             self._entries.clear()
             self._bytes = 0
-            self.taken += len(entries)
-            return first, entries
+            self.taken += len(payloads)
+            return first, self._with_callbacks(first, payloads)
 
     def close(self) -> None:
         """Make the remaining messages due; ``next_batch`` returns None once they are out."""

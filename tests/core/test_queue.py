@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from segment_web import MessageDropped, signals
+from segment_web import Batch, MessageDropped, signals
 from tests.core.helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer, Reply
 
@@ -75,3 +76,33 @@ def test_sixteen_threads_of_a_thousand_calls_arrive_exactly_once(
     for worker in range(16):
         sent = [m["properties"]["n"] for m in messages if m["userId"] == f"w{worker}"]
         assert sent == list(range(1000))  # one caller's messages keep their order
+
+
+def test_callbacks_of_some_messages_reach_exactly_those_messages(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    client = make_client(flush_at=4)
+    seen: dict[str, list[str]] = {}
+
+    def remember(message_id: str) -> Callable[[Exception | None, Batch], None]:
+        def callback(error: Exception | None, batch: Batch) -> None:
+            assert error is None
+            seen.setdefault(message_id, []).extend(batch.message_ids)
+
+        return callback
+
+    ids = []
+    for n in range(11):
+        message_id = f"m-{n}"
+        ids.append(message_id)
+        client.track(
+            user_id="u",
+            event=f"E{n}",
+            message_id=message_id,
+            callback=remember(message_id) if n % 3 == 0 else None,
+        )
+    assert client.flush(timeout=10) == 11
+    assert sorted(seen) == ["m-0", "m-3", "m-6", "m-9"]
+    for message_id, batch_ids in seen.items():
+        assert batch_ids.count(message_id) == 1  # each fired once, with its own batch
+    assert [m["messageId"] for m in server.messages] == ids
