@@ -45,9 +45,9 @@ WIRE_NAMES = {
     "message_id": "messageId",
 }
 _FROM_WIRE = {wire: snake for snake, wire in WIRE_NAMES.items()}
-_MAPPING_FIELDS = ("traits", "properties", "context", "integrations")
-_STRING_FIELDS = ("event", "category", "name", "message_id")
-_ID_FIELDS = ("user_id", "anonymous_id", "group_id", "previous_id")
+_MAPPING_FIELDS = frozenset({"traits", "properties", "context", "integrations"})
+_STRING_FIELDS = frozenset({"event", "category", "name", "message_id"})
+_ID_FIELDS = frozenset({"user_id", "anonymous_id", "group_id", "previous_id"})
 
 LIBRARY = {"name": LIBRARY_NAME, "version": VERSION}
 
@@ -83,34 +83,35 @@ def normalize_fields(
 
 def build_message(kind: MessageType, fields: Mapping[str, Any]) -> BuiltMessage:
     """Validate ``fields`` (snake_case, from ``normalize_fields``) and encode the message."""
-    message: dict[str, Any] = {"type": kind}
-    message_id = fields.get("message_id")
-    message["messageId"] = message_id if message_id is not None else uuid4()
+    # One pass over the few fields given, in the order they go on the wire.
+    message: dict[str, Any] = {"type": kind, "messageId": None, "timestamp": None}
+    context: Mapping[str, Any] | None = None
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name in _ID_FIELDS:
+            message[WIRE_NAMES[name]] = value if type(value) is str else _coerce_id(name, value)
+        elif name in _MAPPING_FIELDS:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                raise ValidationError(name, f"must be a mapping, got {_kind_of(value)}")
+            if name == "context":
+                context = value
+            else:
+                message[name] = value
+        elif name in _STRING_FIELDS:
+            if not isinstance(value, str):
+                raise ValidationError(name, f"must be a string, got {_kind_of(value)}")
+            message[WIRE_NAMES.get(name, name)] = value
+        elif name != "timestamp":
+            raise ValidationError(name, f"is not a field of {kind}")
+    if message["messageId"] is None:
+        message["messageId"] = uuid4()
     message["timestamp"] = format_timestamp(fields.get("timestamp"))
-    for name in _ID_FIELDS:
-        value = fields.get(name)
-        if value is not None:
-            message[WIRE_NAMES[name]] = _coerce_id(name, value)
-    for name in _STRING_FIELDS:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, str):
-            raise ValidationError(name, f"must be a string, got {_kind_of(value)}")
-    for name in ("event", "category", "name"):
-        if name in fields:
-            message[name] = fields[name]
-    for name in _MAPPING_FIELDS:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, Mapping):
-            raise ValidationError(name, f"must be a mapping, got {_kind_of(value)}")
     _check_required(kind, message)
-    for name in ("traits", "properties"):
-        if name in fields:
-            message[name] = fields[name]
-    context = fields.get("context")
     library = dict(LIBRARY)  # a copy: signal receivers get this dict and may change it
     message["context"] = {"library": library, **context} if context else {"library": library}
-    if "integrations" in fields:
-        message["integrations"] = fields["integrations"]
+    if "integrations" in message:  # after context, as the spec lists them
+        message["integrations"] = message.pop("integrations")
     payload = encode(message)
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError(
