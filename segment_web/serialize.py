@@ -48,8 +48,14 @@ def _to_json_value(value: Any) -> Any:
     raise TypeError(f"a value of type {type(value).__name__} cannot be sent as JSON")
 
 
+# check_circular=False: a circular value still fails (RecursionError), and the slow
+# path names its field; the per-container bookkeeping is saved on every call.
 _encode = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_to_json_value
+    ensure_ascii=False,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+    default=_to_json_value,
 ).encode
 
 

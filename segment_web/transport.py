@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -101,21 +102,32 @@ class Transport:
         }
         if gzip_bodies:
             self._headers["Content-Encoding"] = "gzip"
-        self._session = requests.Session()
+        self._connect()
+
+    def _connect(self) -> None:
+        # What requests' Session.post works out on every call (environment proxies and
+        # CA bundle, netrc, merged headers) cannot change between our POSTs to one
+        # endpoint: work it out once and send a copy of the prepared request each time.
+        self._session = session = requests.Session()
+        self._send_options: dict[str, Any] = dict(
+            session.merge_environment_settings(self.endpoint, {}, None, None, None)
+        )
+        self._template = session.prepare_request(
+            requests.Request("POST", self.endpoint, headers=self._headers)
+        )
+        self._adapter = session.get_adapter(self.endpoint)
 
     def post(self, body: bytes, retry: int) -> requests.Response:
         """One attempt; on the Nth retry ``X-Retry-Count: N`` is sent."""
-        headers = self._headers
-        if retry:
-            headers = {**headers, "X-Retry-Count": str(retry)}
+        request = self._template.copy()
         data = gzip.compress(body, compresslevel=6, mtime=0) if self.gzip_bodies else body
-        return self._session.post(
-            self.endpoint,
-            data=data,
-            headers=headers,
-            timeout=self.timeout,
-            allow_redirects=False,
-        )
+        request.body = data
+        request.headers["Content-Length"] = str(len(data))
+        if retry:
+            request.headers["X-Retry-Count"] = str(retry)
+        response = self._adapter.send(request, timeout=self.timeout, **self._send_options)
+        response.content  # noqa: B018 - read it all, so the connection returns to the pool
+        return response
 
     def send(
         self, make_body: Callable[[], bytes], policy: RetryPolicy, abort: threading.Event
@@ -161,4 +173,4 @@ class Transport:
 
     def reset_after_fork(self) -> None:
         """A child process must not share the parent's pooled sockets."""
-        self._session = requests.Session()
+        self._connect()
