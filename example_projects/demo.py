@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -63,7 +62,7 @@ def run_app(app: str, collector_url: str) -> None:
 
 @contextlib.contextmanager
 def serving(app: str, port: int, collector_url: str) -> Iterator[None]:
-    """The example app in its own process; stopped with Ctrl-C, so its atexit flush runs."""
+    """The example app in its own process; stopped gracefully, so its atexit flush runs."""
     env = {**os.environ, "SEGMENT_HOST": collector_url, "PYTHONPATH": str(ROOT)}
     env.pop("SEGMENT_WRITE_KEY", None)
     process = subprocess.Popen(
@@ -76,7 +75,7 @@ def serving(app: str, port: int, collector_url: str) -> Iterator[None]:
         wait_until_serving(port, process, timeout=30)
         yield
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM: a graceful stop, and not ignored in background jobs
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

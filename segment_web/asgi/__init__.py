@@ -57,7 +57,9 @@ endpoint's name) and sent once the response's last body message went to the serv
 
 Scopes: ``http`` as above; ``websocket`` (and any other type) passes through untouched;
 ``lifespan`` flushes the client at shutdown without blocking the event loop (also for an
-app that does not handle lifespan itself). The middleware is pure ASGI: responses
+app that does not handle lifespan itself). ``FlushOnShutdown(app)`` does only that flush,
+for an app analytics reaches otherwise (Django's own middleware under uvicorn, where
+SIGTERM ends the process without ``atexit``). The middleware is pure ASGI: responses
 stream through unbuffered and no framework is imported. An analytics failure is logged
 to the ``segment_web`` logger and the response goes on; the app's own exceptions
 propagate unchanged.
@@ -65,6 +67,7 @@ propagate unchanged.
 
 from __future__ import annotations
 
+from .lifespan import FlushOnShutdown
 from .middleware import SegmentMiddleware
 
-__all__ = ["SegmentMiddleware"]
+__all__ = ["FlushOnShutdown", "SegmentMiddleware"]

@@ -13,6 +13,7 @@ import logging
 
 from ..client import Analytics
 from ..integration import never_raise
+from ..module_api import default_client
 from .protocol import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("segment_web")
@@ -73,3 +74,28 @@ async def _serve_lifespan(
         await receive()
     await flush_client(client)
     await send({"type": "lifespan.shutdown.complete"})
+
+
+class FlushOnShutdown:
+    """Flush analytics at ASGI lifespan shutdown, for an app no ``SegmentMiddleware``
+    wraps — Django under uvicorn::
+
+        application = FlushOnShutdown(get_asgi_application())   # run with lifespan on
+
+    uvicorn ends the process by re-raising SIGTERM after its graceful shutdown, so
+    ``atexit`` handlers (the flush at exit) never run there; the lifespan shutdown is the
+    last moment to deliver what is queued. ``client`` defaults to the module-level one
+    (which the Django app provides), read when the server starts the lifespan.
+    Every other scope passes through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, client: Analytics | None = None) -> None:
+        self.app = app
+        self.client = client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = self.client or default_client()
+        if scope["type"] != "lifespan" or client is None:
+            await self.app(scope, receive, send)
+            return
+        await run_lifespan(self.app, client, scope, receive, send)

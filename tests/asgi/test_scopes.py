@@ -15,8 +15,8 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from segment_web import Analytics
-from segment_web.asgi import SegmentMiddleware
+from segment_web import Analytics, module_api
+from segment_web.asgi import FlushOnShutdown, SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
 from tests.asgi.apps import http_scope, routes, starlette_app
 from tests.asgi.conftest import MakeClient
@@ -193,3 +193,24 @@ async def test_the_shutdown_flush_does_not_block_the_event_loop(
     await asyncio.wait_for(lifespan, 5)
     assert ticks >= 10  # the loop kept ticking through the 0.4 s delivery
     assert [m["event"] for m in server.messages] == ["Queued"]
+
+
+@pytest.mark.anyio
+async def test_flush_on_shutdown_flushes_the_default_client_of_an_app_without_lifespan(
+    make_client: MakeClient, server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(flush_at=100, flush_interval=60)
+    client.flushed = True
+    monkeypatch.setattr(module_api, "_default", client)
+    app = FlushOnShutdown(no_lifespan_app)
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
+    client.track(anonymous_id="a", event="Sent by a view")
+    assert server.messages == []  # held by flush_at/flush_interval until shutdown
+    await inbox.put({"type": "lifespan.shutdown"})
+    assert (await asyncio.wait_for(outbox.get(), 10))["type"] == "lifespan.shutdown.complete"
+    await asyncio.wait_for(lifespan, 5)
+    assert [m["event"] for m in server.messages] == ["Sent by a view"]
