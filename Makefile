@@ -30,7 +30,11 @@ collector: $(BIN)/.installed
 	$(BIN)/python -m segment_web.collector
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.core.run
+	$(BIN)/python -m benchmarks.django.run
+	$(BIN)/python -m benchmarks.flask.run
+	$(BIN)/python -m benchmarks.asgi.run
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

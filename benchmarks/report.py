@@ -1,0 +1,43 @@
+"""Assemble benchmarks/README.md from the latest results in benchmarks/results/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = (
+    ("core", "python -m benchmarks.core.run"),
+    ("django", "python -m benchmarks.django.run"),
+    ("flask", "python -m benchmarks.flask.run"),
+    ("asgi", "python -m benchmarks.asgi.run"),
+)
+INTRO = """# Benchmarks
+
+Run them all with `make bench` (about 6 minutes on 2 cores; run nothing else meanwhile),
+or one with the command under its heading. Each writes `results/<name>.md`; this page
+is assembled from those files by `benchmarks/report.py`. All traffic stays on 127.0.0.1.
+
+- **core**: `segment_web` against `segment-analytics-python`, each in a fresh process,
+  against one local server: a burst of `track()` calls, end-to-end delivery, an outage,
+  shutdown, and the ceiling of any `requests`-based client. Targets are ratios to
+  `segment-analytics-python` in the same run.
+- **django**, **flask**, **asgi**: what each adapter adds to a request, with and without
+  it in one run (target: under 50 µs at the median).
+"""
+
+
+def main() -> None:
+    parts = [INTRO]
+    for name, command in SECTIONS:
+        result = HERE / "results" / f"{name}.md"
+        if not result.exists():
+            continue
+        text = result.read_text(encoding="utf-8").strip()
+        # Each result starts with its own "# Title": demote every heading one level.
+        lines = [f"#{line}" if line.startswith("#") else line for line in text.splitlines()]
+        parts.append("\n".join(lines) + f"\n\nRun: `{command}`\n")
+    (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
