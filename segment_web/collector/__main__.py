@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot use the database {collector.db_path}: {error}", file=sys.stderr)
         return EXIT_USAGE
 
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    # `kill` stops it as cleanly as Ctrl-C; and Ctrl-C works even when started as a
+    # background job, which inherits SIGINT ignored (Python then installs no handler).
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     key_note = f"only write key {args.write_key!r}" if args.write_key else "any write key"
     print(f"segment_web collector listening on {collector.url}  ({key_note})", flush=True)
     print(f"  database: {collector.db_path}", flush=True)

@@ -35,17 +35,20 @@ def test_make_demo_shows_events_from_every_framework(tmp_path: Path) -> None:
     assert out.count(" 127.0.0.1 ") == 24
     assert "Signed Up" in out and "Product Added" in out
     assert (tmp_path / "segment_web" / "demo.sqlite3").exists()
-    assert not example_app_processes(), "the demo left an example app running"
+    ports = re.findall(r"shop on http://127\.0\.0\.1:(\d+)", out)
+    assert len(ports) == 3
+    assert not example_app_processes(ports), "the demo left an example app running"
 
 
-def example_app_processes() -> list[str]:
-    """Command lines of running example shops (Linux /proc)."""
+def example_app_processes(ports: list[str]) -> list[str]:
+    """Command lines of example shops still serving on ``ports`` (Linux /proc)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:  # the process ended while we looked
             continue
-        if any(arg.startswith(b"example_projects.") and arg.endswith(b"_shop") for arg in args):
+        shop = any(arg.startswith(b"example_projects.") and arg.endswith(b"_shop") for arg in args)
+        if shop and args[-2].decode(errors="replace") in ports:  # ... --port N, then b""
             found.append(b" ".join(args).decode(errors="replace"))
     return found
