@@ -90,7 +90,7 @@ The handle of the current request:
   use ``analytics`` or ``g.analytics``.
 
 Outside requests (CLI commands, jobs) use the app's client: ``segment.client`` (in an
-app context) or ``app.extensions["segment"].client``; each app has its own client, so
+app context) or ``app.extensions["segment"]``; each app has its own client, so
 several apps in one process may use different write keys.
 
 Hooks: the extension registers ``before_request``, ``after_request`` and
@@ -100,7 +100,7 @@ the extension itself is logged on the ``segment_web`` logger and the response go
 a view that raises keeps Flask's own error handling (its messages are already queued,
 and a 500 gets no page call). Queued messages are flushed at interpreter exit (an
 ``atexit`` hook of the core, bounded by ``SEGMENT_SHUTDOWN_TIMEOUT``); call
-``app.extensions["segment"].client.flush()`` to flush earlier.
+``app.extensions["segment"].flush()`` to flush earlier.
 """
 
 from __future__ import annotations

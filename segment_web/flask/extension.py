@@ -23,7 +23,8 @@ from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 logger = logging.getLogger("segment_web")
 
 CONFIG_PREFIX = "SEGMENT_"
-EXTENSION_KEY = "segment"
+EXTENSION_KEY = "segment"  # the app's Analytics client, as PRODUCT.md promises users
+INTEGRATION_KEY = "segment_web.integration"  # its settings and request rules too
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
 # scope and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"
@@ -39,9 +40,9 @@ class Segment:
 
     Keyword ``options`` (snake_case shared option names) override the app's
     ``SEGMENT_*`` config; those given to ``init_app`` override those given here. Each
-    app gets its own ``Integration`` (settings, client, request rules) in
-    ``app.extensions["segment"]``; this object keeps only the keyword defaults, so one
-    ``Segment()`` may serve several apps.
+    app gets its own client in ``app.extensions["segment"]`` (and its ``Integration``:
+    settings, client, request rules, beside it); this object keeps only the keyword
+    defaults, so one ``Segment()`` may serve several apps.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
@@ -57,13 +58,14 @@ class Segment:
         warning, and the app then runs with a disabled client.
         """
         _check_option_names(options)
-        if EXTENSION_KEY in app.extensions:
+        if INTEGRATION_KEY in app.extensions:
             raise RuntimeError(
                 f"Segment is already set up on the Flask app {app.name!r}; "
                 "call init_app once per app"
             )
         integration = Integration(_read_settings(app, {**self._options, **options}))
-        app.extensions[EXTENSION_KEY] = integration
+        app.extensions[EXTENSION_KEY] = integration.client
+        app.extensions[INTEGRATION_KEY] = integration
         hooks = _RequestHooks(integration)
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
@@ -82,7 +84,7 @@ class Segment:
 def integration_of(app: Flask) -> Integration:
     """The app's ``Integration``; ``LookupError`` naming the app when it has none."""
     try:
-        integration: Integration = app.extensions[EXTENSION_KEY]
+        integration: Integration = app.extensions[INTEGRATION_KEY]
         return integration
     except KeyError:
         raise LookupError(

@@ -23,7 +23,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 import segment_web
-from segment_web.flask import Segment, analytics
+from segment_web.flask import Segment, analytics, integration_of
 from segment_web.integration import Integration
 from tests.support.recording_server import RecordingServer
 
@@ -155,9 +155,7 @@ def make_app(server: RecordingServer) -> Iterator[MakeApp]:
 
 
 def integration_in(app: Flask) -> Integration:
-    integration = app.extensions["segment"]
-    assert isinstance(integration, Integration)
-    return integration
+    return integration_of(app)
 
 
 def delivered(app: Flask, server: RecordingServer) -> list[dict[str, Any]]:

@@ -232,10 +232,10 @@ def test_a_before_request_hook_registered_first_may_skip_analytics(
     try:
         response = app.test_client().get("/")
         assert response.data == b"<p>closed</p>" and "Set-Cookie" not in response.headers
-        assert app.extensions["segment"].client.flush(timeout=10) == 0
+        assert app.extensions["segment"].flush(timeout=10) == 0
         assert server.messages == []
     finally:
-        app.extensions["segment"].client.shutdown(timeout=5)
+        app.extensions["segment"].shutdown(timeout=5)
 
 
 def test_module_level_calls_outside_a_request_do_not_use_a_stale_handle(
@@ -253,9 +253,9 @@ def test_segment_client_property_is_the_current_apps_client(make_app: MakeApp) -
     first, second = make_app(), make_app()
     segment = Segment()
     with first.app_context():
-        assert segment.client is first.extensions["segment"].client
+        assert segment.client is first.extensions["segment"]
     with second.app_context():
-        assert segment.client is second.extensions["segment"].client
+        assert segment.client is second.extensions["segment"]
     with pytest.raises(RuntimeError):
         segment.client  # noqa: B018 - outside an app context, like flask.current_app
     plain = Flask("plain")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from segment_web import Analytics
 from segment_web.flask import Segment, integration_of
 from segment_web.integration import Integration
 from tests.flask.conftest import create_app, delivered, integration_in
@@ -30,8 +31,10 @@ def test_direct_init_reads_the_config(apps: list[Flask], server: RecordingServer
     app = create_app(SEGMENT_WRITE_KEY="direct", SEGMENT_HOST=server.url, SEGMENT_FLUSH_AT=1)
     apps.append(app)
     segment = Segment(app)
-    integration = app.extensions["segment"]
-    assert isinstance(integration, Integration) and integration_of(app) is integration
+    integration = integration_of(app)
+    assert isinstance(integration, Integration)
+    assert app.extensions["segment"] is integration.client  # the client, as documented
+    assert isinstance(app.extensions["segment"], Analytics)
     assert integration.client.write_key == "direct"
     assert integration.client.endpoint == f"{server.url}/v1/batch"
     # The extension object holds no per-app state.
