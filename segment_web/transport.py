@@ -102,12 +102,14 @@ class Transport:
         }
         if gzip_bodies:
             self._headers["Content-Encoding"] = "gzip"
-        self._connect()
+        self._session: requests.Session | None = None  # made by the first post()
 
-    def _connect(self) -> None:
+    def _connect(self) -> requests.Session:
         # What requests' Session.post works out on every call (environment proxies and
         # CA bundle, netrc, merged headers) cannot change between our POSTs to one
         # endpoint: work it out once and send a copy of the prepared request each time.
+        # Done on the delivery thread, at the first POST: proxy look-ups can touch the
+        # network on some systems, and the caller's thread never does.
         self._session = session = requests.Session()
         self._send_options: dict[str, Any] = dict(
             session.merge_environment_settings(self.endpoint, {}, None, None, None)
@@ -116,9 +118,12 @@ class Transport:
             requests.Request("POST", self.endpoint, headers=self._headers)
         )
         self._adapter = session.get_adapter(self.endpoint)
+        return session
 
     def post(self, body: bytes, retry: int) -> requests.Response:
         """One attempt; on the Nth retry ``X-Retry-Count: N`` is sent."""
+        if self._session is None:
+            self._connect()
         request = self._template.copy()
         data = gzip.compress(body, compresslevel=6, mtime=0) if self.gzip_bodies else body
         request.body = data
@@ -169,8 +174,10 @@ class Transport:
                 raise DeliveryError(f"gave up at shutdown after: {failure}", status=failure.status)
 
     def close(self) -> None:
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
 
     def reset_after_fork(self) -> None:
-        """A child process must not share the parent's pooled sockets."""
-        self._connect()
+        """A child process must not share the parent's pooled sockets: the child's first
+        POST makes its own session."""
+        self._session = None

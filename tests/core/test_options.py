@@ -127,3 +127,16 @@ def test_flushed_is_settable(make_client: MakeClient) -> None:
     assert client.flushed is False
     client.flushed = True
     assert client.flushed is True
+
+
+def test_the_http_session_is_made_on_the_delivery_thread_not_at_construction(
+    server: RecordingServer,
+) -> None:
+    # Proxy settings are resolved with the session; on some systems that can reach the
+    # network, which the caller's thread (often app start-up) must never do.
+    client = Analytics("key", host=server.url, flush_at=1)
+    assert client._transport._session is None
+    client.track(user_id="u", event="E")
+    assert client.flush(timeout=10) == 1
+    assert client._transport._session is not None
+    client.shutdown()
