@@ -6,7 +6,6 @@ import asyncio
 import atexit
 import json
 import logging
-import math
 import os
 import time
 import weakref
@@ -19,6 +18,7 @@ from .calls import MessageCalls
 from .delivery import DeliveryThread
 from .errors import ClientClosedError, DeliveryError, ValidationError
 from .message import MessageType, build_message, normalize_fields
+from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
 from .queue import BatchQueue, Callback
 from .reporting import Reporter
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
@@ -57,17 +57,15 @@ class Analytics(MessageCalls):
             raise ValueError("write_key is required: your Segment source's write key")
         if not isinstance(write_key, str) or not write_key.strip():
             raise ValueError(f"write_key must be a non-empty string, got {write_key!r}")
-        _require_int("flush_at", flush_at)
-        _require_int("max_queue_size", max_queue_size, minimum=1)
-        _require_int("max_retries", max_retries, minimum=0)
-        _require_seconds("flush_interval", flush_interval, allow_zero=True)
-        _require_seconds("timeout", timeout, allow_zero=False)
-        _require_seconds("shutdown_timeout", shutdown_timeout, allow_zero=True)
-        for name, flag in (("enable", enable), ("gzip", gzip)):
-            if not isinstance(flag, bool):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        if error_handler is not None and not callable(error_handler):
-            raise ValueError(f"error_handler must be callable or None, got {error_handler!r}")
+        require("flush_at", flush_at, is_int())  # below 1 becomes 1, as the seed does
+        require("max_queue_size", max_queue_size, is_int(minimum=1))
+        require("max_retries", max_retries, is_int(minimum=0))
+        require("flush_interval", flush_interval, is_seconds(positive=False))
+        require("timeout", timeout, is_seconds(positive=True))
+        require("shutdown_timeout", shutdown_timeout, is_seconds(positive=False))
+        require("enable", enable, is_bool)
+        require("gzip", gzip, is_bool)
+        require("error_handler", error_handler, is_optional_callable)
 
         self.write_key = write_key
         self.host = host
@@ -261,25 +259,6 @@ class Analytics(MessageCalls):
         self._delivery.forget_thread()
         self._transport.reset_after_fork()
         self._reporter.reset_after_fork()
-
-
-def _require_int(name: str, value: object, *, minimum: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-
-
-def _require_seconds(name: str, value: object, *, allow_zero: bool) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    ):
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{name} must be {kind} number of seconds, got {value!r}")
 
 
 _live_clients: weakref.WeakSet[Analytics] = weakref.WeakSet()

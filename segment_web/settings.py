@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .client import Analytics
+from .option_checks import is_bool, is_int, is_optional_callable, is_seconds
 from .transport import DEFAULT_HOST, batch_endpoint
 
 # Anchored: a pattern must match the whole path (see context.PageRules).
@@ -95,37 +95,6 @@ class Problem:
     fatal: bool = True
 
 
-def _is_bool(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be True or False"
-
-
-def _is_int(minimum: int) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-            return None
-        return f"must be an integer of at least {minimum}"
-
-    return check
-
-
-def _is_seconds(value: Any) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and math.isfinite(value) and value >= 0:
-        return None
-    return "must be a non-negative number of seconds"
-
-
-def _is_positive_seconds(value: Any) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and math.isfinite(value) and value > 0:
-        return None
-    return "must be a positive number of seconds"
-
-
-def _is_optional_callable(value: Any) -> str | None:
-    return None if value is None or callable(value) else "must be a callable or None"
-
-
 def _is_write_key(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and value.strip()):
         return None
@@ -179,24 +148,24 @@ def _is_ip_list(value: Any) -> str | None:
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "write_key": _is_write_key,
     "host": _is_host,
-    "flush_at": _is_int(1),
-    "flush_interval": _is_seconds,
-    "enable": _is_bool,
-    "error_handler": _is_optional_callable,
-    "max_queue_size": _is_int(1),
-    "max_retries": _is_int(0),
-    "timeout": _is_positive_seconds,
-    "gzip": _is_bool,
-    "shutdown_timeout": _is_seconds,
-    "auto_page": _is_bool,
+    "flush_at": is_int(minimum=1),
+    "flush_interval": is_seconds(positive=False),
+    "enable": is_bool,
+    "error_handler": is_optional_callable,
+    "max_queue_size": is_int(minimum=1),
+    "max_retries": is_int(minimum=0),
+    "timeout": is_seconds(positive=True),
+    "gzip": is_bool,
+    "shutdown_timeout": is_seconds(positive=False),
+    "auto_page": is_bool,
     "page_exclude": _is_patterns,
     "anonymous_id_cookie": _is_cookie_name,
-    "set_anonymous_id_cookie": _is_bool,
+    "set_anonymous_id_cookie": is_bool,
     "anonymous_id_cookie_domain": _is_optional_str,
-    "anonymous_id_cookie_max_age": _is_int(0),
-    "capture_ip": _is_bool,
+    "anonymous_id_cookie_max_age": is_int(minimum=0),
+    "capture_ip": is_bool,
     "forwarded_allow_ips": _is_ip_list,
-    "user_id": _is_optional_callable,
+    "user_id": is_optional_callable,
 }
 
 
