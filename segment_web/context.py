@@ -95,11 +95,11 @@ class TrustedProxies:
         self._networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
         self._addresses = {str(net.network_address) for net in self._networks if _single(net)}
         # Per instance: peers and proxies repeat, and a network lookup is slow.
-        self.trusts = lru_cache(maxsize=1024)(self._trusts)  # type: ignore[method-assign]
+        self._trusts_cached = lru_cache(maxsize=1024)(self._trusts)
 
     def trusts(self, address: str) -> bool:
         """Whether ``address`` is a proxy whose X-Forwarded-For is believed."""
-        return self._trusts(address)
+        return self._trusts_cached(address)
 
     def _trusts(self, address: str) -> bool:
         if self.trust_all or address in self._addresses:

@@ -92,8 +92,7 @@ class Reporter:
                 return
             counts, self._drops_unlogged = self._drops_unlogged, {}
             self._last_drop_log = now
-        for why, number in counts.items():
-            logger.warning("segment_web: dropped %d message(s): %s", number, why)
+        _log_drop_counts(counts)
 
     def reset_after_fork(self) -> None:
         """A thread of the parent may have held the lock at fork time."""
@@ -103,5 +102,9 @@ class Reporter:
         """Log drops still held back by the rate limit (at shutdown)."""
         with self._drop_lock:
             counts, self._drops_unlogged = self._drops_unlogged, {}
-        for why, number in counts.items():
-            logger.warning("segment_web: dropped %d message(s): %s", number, why)
+        _log_drop_counts(counts)
+
+
+def _log_drop_counts(counts: dict[str, int]) -> None:
+    for why, number in counts.items():
+        logger.warning("segment_web: dropped %d message(s): %s", number, why)
