@@ -87,9 +87,9 @@ def _issue(problem: Problem) -> Issue:
 
 
 def build_integration(settings: SegmentSettings, issues: list[Issue]) -> Integration:
-    """The integration for ``settings``. A client option that ``parse_settings`` let
-    through but ``Analytics`` refuses (``TIMEOUT: 0``) is reported, not raised: the
-    client then keeps write key, host and ``ENABLE`` and takes defaults for the rest."""
+    """The integration for ``settings``. ``parse_settings`` and ``Analytics`` share their
+    value checks, so a refusal here means the two have drifted apart: it is reported,
+    not raised, and the client keeps write key, host and ``ENABLE``, defaults otherwise."""
     try:
         return Integration(settings)
     except ValueError as error:
