@@ -36,7 +36,7 @@ def test_options_build_the_client(
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"flush_at": 0}, "flush_at"),
+        ({"max_queue_size": 0}, "max_queue_size"),
         ({"host": "ftp://x"}, "host"),
         ({"page_exclude": "/admin"}, "page_exclude"),
         ({"forwarded_allow_ips": "10.0.0.300"}, "forwarded_allow_ips"),

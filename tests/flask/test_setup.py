@@ -70,14 +70,14 @@ def test_app_factory_with_overrides(apps: list[Flask], server: RecordingServer) 
 def test_bad_settings_raise_one_error_naming_every_key(apps: list[Flask]) -> None:
     app = create_app(
         SEGMENT_WRITE_KEY="k",
-        SEGMENT_FLUSH_AT=0,
+        SEGMENT_MAX_QUEUE_SIZE=0,
         SEGMENT_FORWARDED_ALLOW_IPS="not-an-ip",
         SEGMENT_AUTO_PAGE="yes",
     )
     with pytest.raises(ValueError) as raised:
         Segment(app)
     message = str(raised.value)
-    assert "SEGMENT_FLUSH_AT" in message and "at least 1" in message
+    assert "SEGMENT_MAX_QUEUE_SIZE" in message and "at least 1" in message
     assert "SEGMENT_FORWARDED_ALLOW_IPS" in message and "not-an-ip" in message
     assert "SEGMENT_AUTO_PAGE" in message
     assert repr(app.name) in message

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 import segment_web
-import segment_web.handle
+import segment_web.request.analytics
 from segment_web import Analytics, RequestAnalytics
-from segment_web.handle import activate, deep_merge
+from segment_web.request.analytics import activate, deep_merge
 from segment_web.testing import capture_events
 
 
@@ -90,4 +90,4 @@ def test_module_level_calls_use_the_active_handle_across_threads_and_tasks(
 
         asyncio.run(task())
     assert [e["userId"] for e in events] == ["u1", "u1", "u1"]
-    assert segment_web.handle.current_handle.get() is None
+    assert segment_web.request.analytics.current_request_analytics.get() is None
