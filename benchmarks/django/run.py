@@ -80,9 +80,9 @@ def breakdown() -> list[str]:
 
     from django.test import RequestFactory
 
-    from segment_web.request.pages import page_facts
     from segment_web.django import get_integration
     from segment_web.django.middleware import read_facts
+    from segment_web.request.pages import page_facts
 
     integration = get_integration()
     request = RequestFactory().get(
