@@ -191,3 +191,16 @@ def options_markdown() -> str:
         default = o.default_text().replace("|", "\\|")
         lines.append(f"| `{o.name}` | `{upper}` | `SEGMENT_{upper}` | {default} | {o.doc} |")
     return "\n".join(lines)
+
+
+OPTIONS_MARKER = "<options table>"
+
+
+def with_options_table(
+    doc: str | None, name_of: Callable[[str], str], **shown_defaults: str
+) -> str:
+    """An adapter's module docstring with ``OPTIONS_MARKER`` replaced by its table, so
+    each adapter documents every option in its own spelling from this one registry."""
+    if doc is None:  # python -OO strips docstrings
+        return ""
+    return doc.replace(OPTIONS_MARKER, options_table(name_of, **shown_defaults))

@@ -168,8 +168,21 @@ def request_facts(req: Request) -> RequestFacts:
         query_string=req.query_string.decode("latin-1"),
         peer=req.remote_addr,
         header=req.headers.get,
-        cookie=req.cookies.get,
+        cookie=lambda name: _from_wsgi(req.cookies.get(name)),
     )
+
+
+def _from_wsgi(value: str | None) -> str | None:
+    """A cookie value as Django reads it. A WSGI server hands headers over as Latin-1
+    text (PEP 3333) and Werkzeug leaves cookie values so, where Django decodes them as
+    UTF-8: ``Ã¼nÃ¯`` becomes ``ünï`` here too. Text that is no such encoding (a test
+    client may pass Unicode through as is) stays as it is."""
+    if value is None or value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 class _RequestHooks:

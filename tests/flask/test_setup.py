@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -15,16 +14,6 @@ from segment_web.flask import Segment, integration_of
 from segment_web.integration import Integration
 from tests.flask.conftest import create_app, delivered, integration_in
 from tests.support.recording_server import RecordingServer
-
-
-@pytest.fixture
-def apps() -> Iterator[list[Flask]]:
-    """Apps a test sets up by hand; their clients are shut down afterwards."""
-    made: list[Flask] = []
-    yield made
-    for app in made:
-        if "segment" in app.extensions:
-            integration_in(app).client.shutdown(timeout=5)
 
 
 def test_direct_init_reads_the_config(apps: list[Flask], server: RecordingServer) -> None:
