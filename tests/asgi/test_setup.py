@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
-from segment_web import Analytics
+import segment_web
+from segment_web import Analytics, module_api
 from segment_web.asgi import SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
 from tests.asgi.apps import PAGE, fastapi_app, http_scope, starlette_app
@@ -170,3 +171,22 @@ async def test_the_apps_own_exceptions_propagate(client: Analytics) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         with pytest.raises(LookupError, match="app bug"):
             await http.get("/")
+
+
+def test_flush_at_zero_becomes_one_as_in_the_client(middlewares: list[SegmentMiddleware]) -> None:
+    app = SegmentMiddleware(starlette_app(), write_key="k", flush_at=0, enable=False)
+    middlewares.append(app)
+    assert app.client.flush_at == 1
+
+
+def test_the_middleware_client_becomes_the_default_as_a_visible_step(
+    middlewares: list[SegmentMiddleware],
+) -> None:
+    saved = module_api._default
+    module_api._default = None
+    try:
+        app = SegmentMiddleware(starlette_app(), write_key="k", enable=False)
+        middlewares.append(app)
+        assert segment_web.default_client() is app.client
+    finally:
+        module_api._default = saved
