@@ -41,10 +41,10 @@ class RequestRules:
         ip = self.privacy.ip(facts)
         if ip:
             context["ip"] = ip
-        user_agent = facts.user_agent
+        user_agent = facts.header("user-agent")
         if user_agent:
             context["userAgent"] = limits.bounded(user_agent, limits.USER_AGENT)
-        locale = preferred_locale(facts.accept_language)
+        locale = preferred_locale(facts.header("accept-language"))
         if locale:
             context["locale"] = locale
         context["page"] = page_facts(facts)

@@ -8,7 +8,7 @@ more header — consent, ``Sec-GPC``, ``X-Real-IP`` — needs no change in any a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 # Reads one header by its lower-case name (``"user-agent"``), or one cookie by name;
 # None when the request has none. Repeated headers come joined with ", ".
@@ -45,32 +45,6 @@ class RequestFacts:
         self._header = header
         self._cookie = cookie
 
-    @classmethod
-    def from_mappings(
-        cls,
-        method: str,
-        scheme: str,
-        host: str,
-        path: str,
-        query_string: str = "",
-        peer: str | None = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        cookies: Mapping[str, str] | None = None,
-    ) -> RequestFacts:
-        """Facts from plain dicts (header names in any case): tests, job workers."""
-        lowered = {name.lower(): value for name, value in (headers or {}).items()}
-        return cls(
-            method,
-            scheme,
-            host,
-            path,
-            query_string,
-            peer,
-            header=lowered.get,
-            cookie=dict(cookies or {}).get,
-        )
-
     def header(self, name: str) -> str | None:
         """The request's header ``name`` (lower case, e.g. ``"sec-gpc"``), or None."""
         return self._header(name)
@@ -78,22 +52,6 @@ class RequestFacts:
     def cookie(self, name: str) -> str | None:
         """The raw (still encoded) value of cookie ``name``, or None."""
         return self._cookie(name)
-
-    @property
-    def user_agent(self) -> str | None:
-        return self._header("user-agent")
-
-    @property
-    def accept_language(self) -> str | None:
-        return self._header("accept-language")
-
-    @property
-    def referrer(self) -> str | None:
-        return self._header("referer")
-
-    @property
-    def forwarded_for(self) -> str | None:
-        return self._header("x-forwarded-for")
 
     def __repr__(self) -> str:
         return f"<RequestFacts {self.method} {self.scheme}://{self.host}{self.path}>"

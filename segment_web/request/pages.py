@@ -44,7 +44,7 @@ def page_facts(facts: RequestFacts) -> dict[str, str]:
     }
     if search:
         page["search"] = limits.bounded(search, limits.SEARCH)
-    referrer = facts.referrer
+    referrer = facts.header("referer")
     if referrer:
         page["referrer"] = limits.bounded(referrer, limits.REFERRER)
     return page

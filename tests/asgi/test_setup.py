@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
 import segment_web
-from segment_web import Analytics, module_api
+from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
 from tests.asgi.apps import PAGE, fastapi_app, http_scope, starlette_app
@@ -180,13 +180,8 @@ def test_flush_at_zero_becomes_one_as_in_the_client(middlewares: list[SegmentMid
 
 
 def test_the_middleware_client_becomes_the_default_as_a_visible_step(
-    middlewares: list[SegmentMiddleware],
+    middlewares: list[SegmentMiddleware], no_default_client: None
 ) -> None:
-    saved = module_api._default
-    module_api._default = None
-    try:
-        app = SegmentMiddleware(starlette_app(), write_key="k", enable=False)
-        middlewares.append(app)
-        assert segment_web.default_client() is app.client
-    finally:
-        module_api._default = saved
+    app = SegmentMiddleware(starlette_app(), write_key="k", enable=False)
+    middlewares.append(app)
+    assert segment_web.default_client() is app.client

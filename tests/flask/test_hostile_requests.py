@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from flask import Flask
 from werkzeug.http import parse_cookie
 
 import segment_web
-from segment_web import module_api
 from segment_web.flask import Segment
 from segment_web.testing import capture_events
 from tests.flask.conftest import MakeApp, create_app, delivered, integration_in
@@ -80,15 +78,7 @@ def test_flush_at_zero_becomes_one(apps: list[Flask]) -> None:
     assert integration_in(app).client.flush_at == 1
 
 
-@pytest.fixture
-def no_default() -> Iterator[None]:
-    saved = module_api._default
-    module_api._default = None
-    yield
-    module_api._default = saved
-
-
-def test_the_readme_snippet_runs_as_written(no_default: None) -> None:
+def test_the_readme_snippet_runs_as_written(no_default_client: None) -> None:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("### Flask") :]
     found = re.search(r"```python\n(.*?)```", section, re.S)

@@ -18,6 +18,7 @@ from segment_web.request.pages import PageRules
 from segment_web.request.proxies import TrustedProxies
 from segment_web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
 from segment_web.testing import capture_events
+from tests.shared.factories import request_facts
 from tests.support.recording_server import RecordingServer
 
 HEADERS = {
@@ -31,22 +32,13 @@ HEADERS = {
 def facts(**overrides: object) -> RequestFacts:
     """Request facts; ``user_agent=``, ``referrer=``… set those headers, ``headers=``
     any others, ``anonymous_id_cookie=`` the analytics.js cookie."""
-    values: dict[str, object] = {
-        "method": "GET",
-        "scheme": "https",
-        "host": "shop.example",
-        "path": "/cart",
-        "query_string": "",
-        "peer": "203.0.113.7",
-    }
     headers = dict(overrides.pop("headers", None) or {})  # type: ignore[call-overload]
     for name, header in HEADERS.items():
         if name in overrides:
             headers[header] = overrides.pop(name)
     cookie = overrides.pop("anonymous_id_cookie", None)
-    values.update(overrides)
-    return RequestFacts.from_mappings(
-        **values,  # type: ignore[arg-type]
+    return request_facts(
+        **overrides,  # type: ignore[arg-type]
         headers=headers,
         cookies={"ajs_anonymous_id": cookie} if cookie is not None else {},
     )

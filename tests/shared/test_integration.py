@@ -3,23 +3,14 @@ was configured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import segment_web
-from segment_web import module_api
 from segment_web.integration import Integration
 from segment_web.settings import parse_settings
 from segment_web.testing import capture_events
 
-
-@pytest.fixture(autouse=True)
-def no_default() -> Iterator[None]:
-    saved = module_api._default
-    module_api._default = None
-    yield
-    module_api._default = saved
+pytestmark = pytest.mark.usefixtures("no_default_client")
 
 
 def adopted(write_key: str) -> Integration:

@@ -18,18 +18,15 @@ from segment_web.request.proxies import TrustedProxies
 from segment_web.settings import parse_settings
 from segment_web.testing import capture_events
 from tests.shared import hostile
+from tests.shared.factories import request_facts
 
 
 def facts(
     query_string: str = "", headers: dict[str, str] | None = None, cookie: str | None = None
 ) -> RequestFacts:
-    return RequestFacts.from_mappings(
-        "GET",
-        "https",
-        "shop.example",
-        "/cart",
-        query_string,
-        "127.0.0.1",
+    return request_facts(
+        query_string=query_string,
+        peer="127.0.0.1",
         headers=headers,
         cookies={hostile.COOKIE: cookie} if cookie is not None else None,
     )
@@ -165,7 +162,7 @@ def test_a_locale_tag_is_bounded() -> None:
 def test_x_real_ip_and_forwarded_follow_the_trust_rule(
     peer: str, headers: dict[str, str], expected: str
 ) -> None:
-    request = RequestFacts.from_mappings("GET", "https", "h", "/", "", peer, headers=headers)
+    request = request_facts(peer=peer, headers=headers)
     assert TrustedProxies("127.0.0.1,::1").request_ip(request) == expected
 
 
