@@ -6,7 +6,6 @@ from __future__ import annotations
 from .batch import Batch
 from .client import Analytics
 from .errors import ClientClosedError, DeliveryError, MessageDropped, ValidationError
-from .handle import RequestAnalytics
 from .module_api import (
     alias,
     configure,
@@ -19,6 +18,7 @@ from .module_api import (
     screen,
     track,
 )
+from .request.analytics import RequestAnalytics
 from .version import VERSION as __version__
 
 __all__ = [

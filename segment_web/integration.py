@@ -9,8 +9,10 @@ from types import TracebackType
 from typing import Any
 
 from .client import Analytics
-from .context import RequestFacts, RequestRules, RequestScope
 from .module_api import adopt_default
+from .request.context import RequestRules
+from .request.facts import RequestFacts
+from .request.lifecycle import TrackedRequest
 from .settings import SegmentSettings
 
 logger = logging.getLogger("segment_web")
@@ -47,36 +49,57 @@ class never_raise:  # lower case: reads as a function, `with never_raise("...")`
         return True
 
 
+# The key of a client built without one: ``Analytics`` needs a key, and such a client
+# is disabled (calls validate, nothing is sent), so the key never leaves the process.
+MISSING_WRITE_KEY = "segment-web-missing-write-key"
+
+
+def build_client(settings: SegmentSettings) -> Analytics:
+    """The client ``settings`` describe. Without a write key the site keeps running: the
+    client is built disabled (calls validate, nothing is sent, callbacks fire), and the
+    adapter has already warned that the write key is missing."""
+    options = settings.client_options()
+    if not settings.write_key:
+        options["enable"] = False
+    return Analytics(settings.write_key or MISSING_WRITE_KEY, **options)
+
+
 class Integration:
     """One app's analytics: settings, client and request rules, built once at start-up.
 
-    Unless ``segment_web.configure()`` set one, the client also becomes the module-level
-    default, so ``segment_web.track()`` works outside requests too (tasks, commands).
+    ``client`` is ``build_client(settings)`` unless one is given. Building an integration
+    changes nothing global; an adapter that wants ``segment_web.track()`` to work outside
+    requests calls ``adopt_as_default()``.
     """
 
     def __init__(self, settings: SegmentSettings, client: Analytics | None = None) -> None:
         self.settings = settings
-        self.client = client if client is not None else settings.build_client()
+        self.client = client if client is not None else build_client(settings)
         self.rules = RequestRules(settings)
-        adopt_default(self.client)
+
+    def adopt_as_default(self) -> bool:
+        """Make this client the module-level default (what ``segment_web.track()`` uses
+        outside requests: tasks, commands), unless ``segment_web.configure()`` or an
+        earlier app set one that is still open. True if it did."""
+        return adopt_default(self.client)
 
     def start(
         self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
-    ) -> RequestScope | None:
-        """The request's scope, or None (logged) if reading the request failed."""
+    ) -> TrackedRequest | None:
+        """The request's analytics, or None (logged) if reading the request failed."""
         with never_raise("starting the request's analytics"):
-            return RequestScope(self.rules, self.client, facts, user_id)
+            return TrackedRequest(self.rules, self.client, facts, user_id)
         return None
 
     def finish(
         self,
-        scope: RequestScope | None,
+        tracked: TrackedRequest | None,
         status: int,
         content_type: str | None,
         page_name: str | None,
     ) -> None:
         """Send the automatic page call if the response earns one."""
-        if scope is None:
+        if tracked is None:
             return
         with never_raise("the automatic page call"):
-            scope.finish(status, content_type, page_name)
+            tracked.finish(status, content_type, page_name)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .calls import MessageCalls
 from .client import REQUIRED, Analytics
-from .handle import current_handle
 from .queue import Callback
+from .request.analytics import current_request_analytics
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -36,8 +36,10 @@ def configure(write_key: str = REQUIRED, **options: Any) -> Analytics:
 
 
 def adopt_default(client: Analytics) -> bool:
-    """Make an adapter's client the module-level default, unless ``configure()`` (or an
-    earlier adapter) set one that is still open. True if it did."""
+    """Make ``client`` the module-level default, unless ``configure()`` (or an earlier
+    adapter) set one that is still open. True if it did. The adapters call this at
+    start-up (``Integration.adopt_as_default``), so ``segment_web.track()`` works outside
+    requests in an app that never called ``configure()``."""
     global _default
     with _lock:
         if _default is not None and not _default.closed:
@@ -53,7 +55,7 @@ def default_client() -> Analytics | None:
 
 def current() -> MessageCalls:
     """The current request's handle inside a request, else the configured client."""
-    handle = current_handle.get()
+    handle = current_request_analytics.get()
     if handle is not None:
         return handle
     if _default is None:

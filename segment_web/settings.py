@@ -1,25 +1,25 @@
-"""The options every adapter accepts, in one table: names, defaults and validation.
+"""The adapters' settings: the client's options plus the web options, in one registry.
 
 Django reads them from ``SEGMENT = {"WRITE_KEY": ...}`` (upper case), Flask from
 ``SEGMENT_WRITE_KEY``-style config keys, the ASGI middleware from keyword arguments
 (snake_case). All three go through ``parse_settings`` here, so a value is judged the
-same way everywhere and an error names the option and what it accepts.
+same way everywhere and an error names the option and what it accepts. The adapters'
+documentation tables are generated from ``OPTIONS`` by ``options_table``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .client import Analytics
-from .option_checks import is_bool, is_int, is_optional_callable, is_seconds
-from .transport import DEFAULT_HOST, batch_endpoint
+from .option_checks import is_bool, is_int, is_optional_callable
+from .options import CLIENT_OPTION_NAMES, CLIENT_OPTIONS, Option, Problem, parse_options
+from .transport import DEFAULT_HOST
 
-# Anchored: a pattern must match the whole path (see context.PageRules).
+# Anchored: a pattern must match the whole path (see request.pages.PageRules).
 DEFAULT_PAGE_EXCLUDE: tuple[str, ...] = (
     r"/(static|media|assets)/.*",
     r"/(health|healthz|healthcheck|ready|readyz|live|livez|ping|status)",
@@ -29,84 +29,7 @@ DEFAULT_PAGE_EXCLUDE: tuple[str, ...] = (
 )
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
 ANONYMOUS_ID_COOKIE = "ajs_anonymous_id"
-# A site without a write key keeps running; its client validates calls and sends nothing.
-MISSING_WRITE_KEY = "segment-web-missing-write-key"
-
-
-@dataclass(frozen=True)
-class SegmentSettings:
-    """Every adapter option with its default. Build it with ``parse_settings``."""
-
-    write_key: str | None = None
-    host: str = DEFAULT_HOST
-    flush_at: int = 20
-    flush_interval: float = 10.0
-    enable: bool = True
-    error_handler: Callable[[Exception], Any] | None = None
-    max_queue_size: int = 10_000
-    max_retries: int = 10
-    timeout: float = 15.0
-    gzip: bool = True
-    shutdown_timeout: float = 5.0
-    auto_page: bool = True
-    page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
-    anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
-    set_anonymous_id_cookie: bool = True
-    anonymous_id_cookie_domain: str | None = None
-    anonymous_id_cookie_max_age: int = 365 * 24 * 3600
-    capture_ip: bool = True
-    forwarded_allow_ips: str | tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
-    user_id: Callable[..., Any] | None = None
-
-    def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``Analytics`` (the write key excepted)."""
-        return {name: getattr(self, name) for name in CLIENT_OPTIONS if name != "write_key"}
-
-    def build_client(self) -> Analytics:
-        """The client these settings describe; disabled when there is no write key."""
-        options = self.client_options()
-        if not self.write_key:
-            options["enable"] = False
-        return Analytics(self.write_key or MISSING_WRITE_KEY, **options)
-
-
-CLIENT_OPTIONS = (
-    "write_key",
-    "host",
-    "flush_at",
-    "flush_interval",
-    "enable",
-    "error_handler",
-    "max_queue_size",
-    "max_retries",
-    "timeout",
-    "gzip",
-    "shutdown_timeout",
-)
-OPTION_NAMES = tuple(field.name for field in dataclasses.fields(SegmentSettings))
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad setting: ``option`` is the snake_case name; ``fatal`` stops start-up."""
-
-    option: str
-    message: str
-    fatal: bool = True
-
-
-def _is_write_key(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and value.strip()):
-        return None
-    return "must be a non-empty string (your Segment source's write key)"
-
-
-def _is_host(value: Any) -> str | None:
-    try:
-        batch_endpoint(value)
-    except ValueError as error:
-        return str(error)
-    return None
+ONE_YEAR = 365 * 24 * 3600
 
 
 def _is_cookie_name(value: Any) -> str | None:
@@ -145,53 +68,96 @@ def _is_ip_list(value: Any) -> str | None:
     return None
 
 
-_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "write_key": _is_write_key,
-    "host": _is_host,
-    "flush_at": is_int(minimum=1),
-    "flush_interval": is_seconds(positive=False),
-    "enable": is_bool,
-    "error_handler": is_optional_callable,
-    "max_queue_size": is_int(minimum=1),
-    "max_retries": is_int(minimum=0),
-    "timeout": is_seconds(positive=True),
-    "gzip": is_bool,
-    "shutdown_timeout": is_seconds(positive=False),
-    "auto_page": is_bool,
-    "page_exclude": _is_patterns,
-    "anonymous_id_cookie": _is_cookie_name,
-    "set_anonymous_id_cookie": is_bool,
-    "anonymous_id_cookie_domain": _is_optional_str,
-    "anonymous_id_cookie_max_age": is_int(minimum=0),
-    "capture_ip": is_bool,
-    "forwarded_allow_ips": _is_ip_list,
-    "user_id": is_optional_callable,
-}
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+WEB_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "auto_page",
+        True,
+        is_bool,
+        "a page call per 2xx GET answered with text/html, named after the route or view",
+    ),
+    Option(
+        "page_exclude",
+        DEFAULT_PAGE_EXCLUDE,
+        _is_patterns,
+        "regexes matched against the whole path: no automatic page there",
+        "static/media files, health checks",
+        _as_tuple,
+    ),
+    Option("anonymous_id_cookie", ANONYMOUS_ID_COOKIE, _is_cookie_name, "analytics.js's cookie"),
+    Option(
+        "set_anonymous_id_cookie",
+        True,
+        is_bool,
+        "set that cookie (SameSite=Lax, readable by analytics.js) when the request had "
+        "no usable one",
+    ),
+    Option("anonymous_id_cookie_domain", None, _is_optional_str, "that cookie's Domain"),
+    Option("anonymous_id_cookie_max_age", ONE_YEAR, is_int(minimum=0), "its Max-Age", "one year"),
+    Option("capture_ip", True, is_bool, "send the client's address as context.ip"),
+    Option(
+        "forwarded_allow_ips",
+        DEFAULT_FORWARDED_ALLOW_IPS,
+        _is_ip_list,
+        'proxies whose X-Forwarded-For, Forwarded and X-Real-IP are believed ("*": all)',
+        normalize=_as_tuple,
+    ),
+    Option(
+        "user_id",
+        None,
+        is_optional_callable,
+        "callable returning the current user's id, called when a message first needs it",
+    ),
+)
+OPTIONS: tuple[Option, ...] = CLIENT_OPTIONS + WEB_OPTIONS
+OPTION_NAMES = tuple(option.name for option in OPTIONS)
+_DEFAULTS = {option.name: option.default for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    """Every adapter option with its default (from ``OPTIONS``). Build it with
+    ``parse_settings``."""
+
+    write_key: str | None = _DEFAULTS["write_key"]
+    host: str = DEFAULT_HOST
+    flush_at: int = _DEFAULTS["flush_at"]
+    flush_interval: float = _DEFAULTS["flush_interval"]
+    enable: bool = _DEFAULTS["enable"]
+    error_handler: Callable[[Exception], Any] | None = _DEFAULTS["error_handler"]
+    max_queue_size: int = _DEFAULTS["max_queue_size"]
+    max_retries: int = _DEFAULTS["max_retries"]
+    timeout: float = _DEFAULTS["timeout"]
+    gzip: bool = _DEFAULTS["gzip"]
+    shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
+    auto_page: bool = _DEFAULTS["auto_page"]
+    page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
+    anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
+    set_anonymous_id_cookie: bool = _DEFAULTS["set_anonymous_id_cookie"]
+    anonymous_id_cookie_domain: str | None = _DEFAULTS["anonymous_id_cookie_domain"]
+    anonymous_id_cookie_max_age: int = ONE_YEAR
+    capture_ip: bool = _DEFAULTS["capture_ip"]
+    forwarded_allow_ips: str | tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
+    user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Analytics`` (the write key excepted)."""
+        return {name: getattr(self, name) for name in CLIENT_OPTION_NAMES if name != "write_key"}
 
 
 def parse_settings(
     values: Mapping[str, Any], *, name_of: Callable[[str], str] = str
 ) -> tuple[SegmentSettings, list[Problem]]:
-    """Validate snake_case ``values``; bad ones are left at their default and reported.
+    """Validate snake_case ``values``; bad ones are left at their default and reported
+    (an unknown name and a bad value are ``fatal``; a missing write key is not).
 
     ``name_of`` turns an option name into what the user wrote (``"FLUSH_AT"``,
     ``"SEGMENT_FLUSH_AT"``), so problems speak the user's language.
     """
-    problems: list[Problem] = []
-    accepted: dict[str, Any] = {}
-    for key, value in values.items():
-        check = _CHECKS.get(key)
-        if check is None:
-            known = ", ".join(name_of(option) for option in OPTION_NAMES)
-            problems.append(Problem(key, f"{name_of(key)} is not a setting; known: {known}"))
-            continue
-        problem = check(value)
-        if problem:
-            problems.append(Problem(key, f"{name_of(key)} {problem}, got {value!r}"))
-            continue
-        if isinstance(value, list):
-            value = tuple(value)
-        accepted[key] = value
+    accepted, problems = parse_options(values, OPTIONS, name_of=name_of)
     if not accepted.get("write_key"):
         problems.append(
             Problem(
@@ -201,3 +167,40 @@ def parse_settings(
             )
         )
     return SegmentSettings(**accepted), problems
+
+
+def options_table(name_of: Callable[[str], str], **shown_defaults: str) -> str:
+    """The settings as a plain-text table for an adapter's docstring: each option as the
+    adapter spells it (``name_of``), its default (``shown_defaults`` overrides one, e.g.
+    Django's environment fallback for the write key) and what it does."""
+    rows = [
+        (name_of(o.name), shown_defaults.get(o.name) or o.default_text(), o.doc) for o in OPTIONS
+    ]
+    width = max(len(name) for name, _, _ in rows) + 2
+    return "\n".join(f"    {name:<{width}}[{default}]  {doc}" for name, default, doc in rows)
+
+
+def options_markdown() -> str:
+    """The settings as the README's Markdown table (a test keeps the README in step)."""
+    lines = [
+        "| option (ASGI keyword) | Django `SEGMENT` key | Flask config key | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for o in OPTIONS:
+        upper = o.name.upper()
+        default = o.default_text().replace("|", "\\|")
+        lines.append(f"| `{o.name}` | `{upper}` | `SEGMENT_{upper}` | {default} | {o.doc} |")
+    return "\n".join(lines)
+
+
+OPTIONS_MARKER = "<options table>"
+
+
+def with_options_table(
+    doc: str | None, name_of: Callable[[str], str], **shown_defaults: str
+) -> str:
+    """An adapter's module docstring with ``OPTIONS_MARKER`` replaced by its table, so
+    each adapter documents every option in its own spelling from this one registry."""
+    if doc is None:  # python -OO strips docstrings
+        return ""
+    return doc.replace(OPTIONS_MARKER, options_table(name_of, **shown_defaults))

@@ -13,3 +13,14 @@ def server() -> Iterator[RecordingServer]:
     recording = RecordingServer()
     yield recording
     recording.close()
+
+
+@pytest.fixture
+def no_default_client() -> Iterator[None]:
+    """No module-level default client during the test; the one before comes back after."""
+    from segment_web import module_api
+
+    saved = module_api._default
+    module_api._default = None
+    yield
+    module_api._default = saved

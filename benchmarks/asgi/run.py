@@ -19,7 +19,7 @@ A ticker task asks to wake every millisecond through the whole run and records h
 it woke: the longest lateness is the longest the loop was held by anything. The ticker
 also watches the lifespan shutdown, whose flush of a backlog, during a scripted collector
 outage, must happen off the loop. Finally the per-request cost is split between this
-adapter and the shared request layer it calls (``segment_web.context``).
+adapter and the shared request layer it calls (``segment_web.request``).
 """
 
 from __future__ import annotations
@@ -303,8 +303,7 @@ def breakdown(wrapped: SegmentMiddleware) -> dict[str, float]:
     settings = wrapped.integration.settings
     integration = Integration(settings, Analytics("k", enable=False, max_queue_size=100_000))
     scope = SCENARIOS[0].scope()
-    cookie = settings.anonymous_id_cookie
-    facts = request_facts(scope, cookie)
+    facts = request_facts(scope)
     request = integration.start(facts, None)
     assert request is not None
 
@@ -312,7 +311,7 @@ def breakdown(wrapped: SegmentMiddleware) -> dict[str, float]:
         return min(timeit.repeat(action, repeat=5, number=number)) / number * 1e6
 
     return {
-        "facts": best(lambda: request_facts(scope, cookie)),
+        "facts": best(lambda: request_facts(scope)),
         "scope": best(lambda: integration.start(facts, None)),
         "page": best(lambda: request.finish(200, "text/html; charset=utf-8", "home")),
     }
@@ -419,7 +418,7 @@ def write_report(out: Path, data: dict[str, Any], wall: float, per_variant: int)
         "| piece | owner | alone (µs) | in a request (µs) |",
         "|---|---|---|---|",
         f"| read the scope into `RequestFacts` | adapter | {parts['facts']:.1f} | |",
-        "| `RequestScope`: context, anonymous id, handle | shared layer "
+        "| `TrackedRequest`: context, anonymous id, handle | shared layer "
         f"| {parts['scope']:.1f} | |",
         '| wrapped `send`, response start, `scope["state"]`, context variable, guards '
         f"| adapter | | ≈{wrapper:.1f} (plain added - the two above) |",

@@ -80,21 +80,19 @@ def breakdown() -> list[str]:
 
     from django.test import RequestFactory
 
-    from segment_web.context import page_facts
     from segment_web.django import get_integration
     from segment_web.django.middleware import read_facts
+    from segment_web.request.pages import page_facts
 
     integration = get_integration()
     request = RequestFactory().get(
         "/", headers={"cookie": f"{COOKIE}=abc", "user-agent": "Mozilla/5.0"}
     )
-    facts = read_facts(request, COOKIE)
+    facts = read_facts(request)
     scope = integration.start(facts, None)
     assert scope is not None
     steps: dict[str, Callable[[], object]] = {
-        "read_facts (the adapter; request.get_host() included)": lambda: read_facts(
-            request, COOKIE
-        ),
+        "read_facts (the adapter; request.get_host() included)": lambda: read_facts(request),
         "  of which request.get_host() (Django)": request.get_host,
         "integration.start (shared layer: context, anonymous id, handle)": lambda: (
             integration.start(facts, None)

@@ -22,28 +22,20 @@ run in a threadpool, background tasks and tasks the request starts included::
         request.state.analytics.track(event="Signed Up", properties={"plan": "pro"})
         # or: segment_web.track(event="Signed Up")
 
-Settings (keyword arguments; the same names as the Django and Flask adapters' settings):
+Settings: keyword arguments, the same names as the Django and Flask adapters' settings
+(generated from ``segment_web.settings.OPTIONS``). Without ``write_key`` a warning is
+logged and the client runs disabled (calls validate, nothing is sent, the app runs);
+``shutdown_timeout`` also bounds the flush at lifespan shutdown. ``user_id`` is
+``fn(scope)``, called once, when the request's first message needs it (often on the
+event loop: no blocking I/O); by default the id of an authenticated ``scope["user"]``
+(Starlette's ``AuthenticationMiddleware``, inside or outside this middleware) is its
+``identity`` attribute::
 
-- ``write_key``: the Segment source's write key. Missing: a warning is logged and the
-  client runs disabled (calls validate, nothing is sent, the app runs).
-- ``host``, ``flush_at``, ``flush_interval``, ``enable``, ``error_handler``,
-  ``max_queue_size``, ``max_retries``, ``timeout``, ``gzip``, ``shutdown_timeout``: the
-  client's options, as for ``Analytics``; ``shutdown_timeout`` [5 s] also bounds the
-  flush at lifespan shutdown.
-- ``client``: an existing ``Analytics`` to use instead (the client options above are then
-  refused).
-- ``user_id``: ``fn(scope)`` returning the user's id, called once, when the request's
-  first message needs it (often on the event loop: no blocking I/O). By default the id of
-  an authenticated ``scope["user"]`` (Starlette's ``AuthenticationMiddleware``, inside or
-  outside this middleware) is its ``identity`` attribute.
-- ``auto_page`` [True]: a ``page`` call for each 2xx ``GET`` answered with ``text/html``.
-- ``page_exclude``: regexes matched against the whole path [static files, health checks].
-- ``anonymous_id_cookie`` [``ajs_anonymous_id``], ``set_anonymous_id_cookie`` [True],
-  ``anonymous_id_cookie_domain`` [None], ``anonymous_id_cookie_max_age`` [one year]: the
-  analytics.js cookie, set with ``Set-Cookie`` when the browser had none.
-- ``capture_ip`` [True]: send ``context.ip``.
-- ``forwarded_allow_ips`` [``"127.0.0.1,::1"``]: peers whose ``X-Forwarded-For`` is
-  believed (``"*"``: all).
+<options table>
+
+``client=`` uses an existing ``Analytics`` instead (the client options are then
+refused). The middleware's client also becomes the module-level default (unless
+``segment_web.configure()`` set one), so ``segment_web.track()`` works outside requests.
 
 Invalid settings raise ``ValueError`` naming the option when the middleware is built.
 
@@ -67,7 +59,10 @@ propagate unchanged.
 
 from __future__ import annotations
 
+from ..settings import with_options_table
 from .lifespan import FlushOnShutdown
 from .middleware import SegmentMiddleware
+
+__doc__ = with_options_table(__doc__, str, user_id="scope['user'].identity if authenticated")
 
 __all__ = ["FlushOnShutdown", "SegmentMiddleware"]

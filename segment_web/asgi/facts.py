@@ -9,33 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import RequestFacts
+from ..request.facts import RequestFacts
 from .protocol import Scope
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def request_facts(scope: Scope, cookie_name: str) -> RequestFacts:
-    """The facts of one request; the headers are walked once."""
-    host = user_agent = accept_language = referrer = None
-    forwarded: list[str] = []
-    cookies: list[str] = []
-    # ASGI header names are lower-cased bytes; values are bytes (latin-1 per RFC 9110).
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host = value.decode("latin-1")
-        elif name == b"user-agent":
-            user_agent = value.decode("latin-1")
-        elif name == b"accept-language":
-            accept_language = value.decode("latin-1")
-        elif name == b"referer":
-            referrer = value.decode("latin-1")
-        elif name == b"x-forwarded-for":
-            forwarded.append(value.decode("latin-1"))
-        elif name == b"cookie":
-            cookies.append(value.decode("latin-1"))
+def request_facts(scope: Scope) -> RequestFacts:
+    """The facts of one request; headers and cookies are read when first asked for."""
+    headers = _Headers(scope["headers"])
     scheme: str = scope.get("scheme") or "http"
     client = scope.get("client")
+    host = headers.get("host")
     return RequestFacts(
         method=scope["method"],
         scheme=scheme,
@@ -43,14 +28,47 @@ def request_facts(scope: Scope, cookie_name: str) -> RequestFacts:
         path=_full_path(scope),
         query_string=scope.get("query_string", b"").decode("latin-1"),
         peer=client[0] if client else None,
-        user_agent=user_agent,
-        accept_language=accept_language,
-        referrer=referrer,
-        # Repeated headers are one comma-separated list (RFC 9110 §5.3).
-        forwarded_for=", ".join(forwarded) if forwarded else None,
-        # HTTP/2 may split Cookie into several headers (RFC 9113 §8.2.3).
-        anonymous_id_cookie=cookie_value("; ".join(cookies), cookie_name) if cookies else None,
+        header=headers.get,
+        cookie=headers.cookie,
     )
+
+
+class _Headers:
+    """A scope's headers by lower-case name, decoded on the first lookup (ASGI header
+    names are lower-cased bytes; values bytes, Latin-1 per RFC 9110)."""
+
+    __slots__ = ("_by_name", "_raw")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._by_name: dict[str, str] | None = None
+
+    def get(self, name: str) -> str | None:
+        by_name = self._by_name
+        if by_name is None:
+            by_name = self._by_name = self._decode()
+        return by_name.get(name)
+
+    def _decode(self) -> dict[str, str]:
+        by_name: dict[str, str] = {}
+        for raw_name, raw_value in self._raw:
+            name = raw_name.decode("latin-1").lower()
+            if name == "cookie":
+                # Cookies as Django and Werkzeug read them: UTF-8 (undecodable bytes
+                # become U+FFFD); HTTP/2 may split Cookie into several headers (RFC 9113
+                # §8.2.3), which join with "; ".
+                value = raw_value.decode("utf-8", "replace")
+                joiner = "; "
+            else:
+                value = raw_value.decode("latin-1")
+                joiner = ", "  # repeated headers are one list (RFC 9110 §5.3)
+            below = by_name.get(name)
+            by_name[name] = value if below is None else below + joiner + value
+        return by_name
+
+    def cookie(self, name: str) -> str | None:
+        header = self.get("cookie")
+        return cookie_value(header, name) if header else None
 
 
 def cookie_value(header: str, name: str) -> str | None:

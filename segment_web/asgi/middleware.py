@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..client import Analytics
-from ..context import RequestScope
-from ..handle import activate
 from ..integration import Integration, never_raise
-from ..settings import CLIENT_OPTIONS, parse_settings
+from ..options import CLIENT_OPTION_NAMES
+from ..request.analytics import activate
+from ..request.lifecycle import TrackedRequest
+from ..settings import parse_settings
 from .facts import request_facts, route_name, scope_user_id
 from .lifespan import run_lifespan
 from .protocol import ASGIApp, Message, Receive, Scope, Send
@@ -50,7 +51,7 @@ class SegmentMiddleware:
         if client is not None:
             if not isinstance(client, Analytics):
                 raise ValueError(f"client must be a segment_web.Analytics, got {client!r}")
-            clashes = sorted(set(values) & set(CLIENT_OPTIONS))
+            clashes = sorted(set(values) & set(CLIENT_OPTION_NAMES))
             if clashes:
                 raise ValueError(
                     f"{', '.join(clashes)}: client options cannot be combined with client=; "
@@ -64,8 +65,10 @@ class SegmentMiddleware:
             logger.warning("segment_web: %s", problem.message)
         self.integration = Integration(settings, client)
         self.client = self.integration.client
+        # segment_web.track() outside requests (tasks, scripts) uses this client unless
+        # segment_web.configure() set one (see the segment_web.asgi docstring).
+        self.integration.adopt_as_default()
         self._user_id = settings.user_id
-        self._cookie_name = settings.anonymous_id_cookie
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,22 +79,21 @@ class SegmentMiddleware:
             else:  # websocket and any future scope type: not ours, untouched
                 await self.app(scope, receive, send)
             return
-        request = self._start(scope)
-        if request is None:
+        tracked = self._start(scope)
+        if tracked is None:
             await self.app(scope, receive, send)
             return
-        response = _Response(self, request, scope, send)
-        with activate(request.handle):
+        response = _Response(self, tracked, scope, send)
+        with activate(tracked.handle):
             await self.app(scope, receive, response.send)
 
-    def _start(self, scope: Scope) -> RequestScope | None:
+    def _start(self, scope: Scope) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""
         with never_raise("reading the ASGI request"):
-            facts = request_facts(scope, self._cookie_name)
-            request = self.integration.start(facts, self._user_resolver(scope))
-            if request is not None:
-                scope.setdefault("state", {})["analytics"] = request.handle
-            return request
+            tracked = self.integration.start(request_facts(scope), self._user_resolver(scope))
+            if tracked is not None:
+                scope.setdefault("state", {})["analytics"] = tracked.handle
+            return tracked
         return None
 
     def _user_resolver(self, scope: Scope) -> Callable[[], Any]:
@@ -109,18 +111,18 @@ class _Response:
     __slots__ = (
         "_finished",
         "_middleware",
-        "_request",
         "_scope",
         "_send",
+        "_tracked",
         "content_type",
         "status",
     )
 
     def __init__(
-        self, middleware: SegmentMiddleware, request: RequestScope, scope: Scope, send: Send
+        self, middleware: SegmentMiddleware, tracked: TrackedRequest, scope: Scope, send: Send
     ) -> None:
         self._middleware = middleware
-        self._request = request
+        self._tracked = tracked
         self._scope = scope
         self._send = send
         self._finished = False
@@ -138,7 +140,7 @@ class _Response:
             with never_raise("naming the automatic page"):
                 page_name = route_name(self._scope)
                 self._middleware.integration.finish(
-                    self._request, self.status, self.content_type, page_name
+                    self._tracked, self.status, self.content_type, page_name
                 )
 
     def _started(self, message: Message) -> Message:
@@ -158,7 +160,7 @@ class _Response:
                     self.content_type = value.decode("latin-1")
                 elif lowered == b"set-cookie" and value.startswith(prefix):
                     app_set_cookie = True
-            cookie = self._request.cookie()
+            cookie = self._tracked.cookie()
             if cookie is not None and not app_set_cookie:
                 # A new message and list: the app's own may be reused across responses.
                 added = (b"set-cookie", cookie.header().encode("latin-1"))

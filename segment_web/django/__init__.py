@@ -21,34 +21,17 @@ commands, tasks). ``reload_integration()`` rebuilds it from the current settings
 local server.
 
 Settings (keys of ``SEGMENT``, default in brackets; a bad value keeps its default and
-is reported by the system checks)::
+is reported by the system checks). This table is generated from
+``segment_web.settings.OPTIONS``; ``USER_ID`` is ``fn(request)``, and it and
+``ERROR_HANDLER`` may be dotted paths::
 
-    WRITE_KEY [$SEGMENT_WRITE_KEY]     source write key; without one nothing is sent
-    HOST [https://api.segment.io]      tracking API endpoint (region, self-hosted)
-    FLUSH_AT [20]                      messages per batch
-    FLUSH_INTERVAL [10.0]              seconds before a partial batch is sent
-    ENABLE [True]                      False: calls validate, nothing is sent
-    ERROR_HANDLER [None]               fn(exc), or its dotted path, for failed batches
-    MAX_QUEUE_SIZE [10000]             messages held at most
-    MAX_RETRIES [10]                   retries per batch
-    TIMEOUT [15.0]                     seconds per HTTP request
-    GZIP [True]                        compress batches
-    SHUTDOWN_TIMEOUT [5.0]             seconds the exit-time flush may take
-    AUTO_PAGE [True]                   page call for successful HTML GETs
-    PAGE_EXCLUDE [static, health…]     regexes of whole paths with no page call
-    ANONYMOUS_ID_COOKIE [ajs_anonymous_id]  the analytics.js cookie
-    SET_ANONYMOUS_ID_COOKIE [True]     set it when the request had none
-    ANONYMOUS_ID_COOKIE_DOMAIN [None]  its Domain attribute
-    ANONYMOUS_ID_COOKIE_MAX_AGE [31536000]  its Max-Age (one year)
-    CAPTURE_IP [True]                  send context.ip
-    FORWARDED_ALLOW_IPS [127.0.0.1,::1]  proxies whose X-Forwarded-For is believed; "*": all
-    USER_ID [request.user.pk if logged in]  fn(request), or its dotted path
+<options table>
 
 What each request gives its messages (explicit arguments win): ``userId`` (the
 logged-in user, loaded only when a message needs it; under ASGI through ``await
 request.auser()`` before the view), ``anonymousId`` (the ``ajs_anonymous_id`` cookie,
 or a new id set as that cookie: SameSite=Lax, one year, readable by analytics.js),
-``context.ip`` (X-Forwarded-For only from ``FORWARDED_ALLOW_IPS`` peers),
+``context.ip`` (X-Forwarded-For, Forwarded, X-Real-IP only from ``FORWARDED_ALLOW_IPS``),
 ``context.userAgent``, ``context.locale``, ``context.page`` (url, path, referrer,
 search), ``context.campaign`` (utm_*). A successful ``GET`` answered with ``text/html``
 sends one ``page`` call named after the URL name (``"ns:name"``) or the view.
@@ -63,20 +46,36 @@ Analytics never breaks a request: a failure of this adapter is logged on the
 
 System checks (``manage.py check``), stable ids:
 
-- ``segment_web.E001``: ``SEGMENT`` is not a dict (all options at their defaults).
-- ``segment_web.E002``: an option has an invalid value (that option at its default).
-- ``segment_web.E003``: ``USER_ID``/``ERROR_HANDLER`` dotted path cannot be imported.
-- ``segment_web.E004``: the client refuses the options (it runs with defaults but for
-  ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
 - ``segment_web.W001``: no write key: the site runs, analytics sends nothing.
 - ``segment_web.W002``: an unknown key in ``SEGMENT`` (ignored).
 - ``segment_web.W003``: ``SegmentMiddleware`` is above ``AuthenticationMiddleware``, so
   messages cannot carry the user id.
+- ``segment_web.W004``: ``SEGMENT`` is not a dict (all options at their defaults).
+- ``segment_web.W005``: an option has an invalid value (that option at its default).
+- ``segment_web.W006``: ``USER_ID``/``ERROR_HANDLER`` dotted path cannot be imported.
+- ``segment_web.W007``: the client refuses the options (it runs with defaults but for
+  ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
+
+All are Warnings: a bad setting falls back to its default and never stops
+``runserver``, ``migrate`` or the site (silence one with ``SILENCED_SYSTEM_CHECKS``).
+W004 to W007 were the Errors E001 to E004 before.
+
+Outside requests: the app's client also becomes the module-level default when the app
+starts (unless ``segment_web.configure()`` set one), so ``segment_web.track()`` works in
+management commands and tasks; ``get_integration().client`` is the same client.
 """
 
 from __future__ import annotations
 
+from ..settings import with_options_table
 from .apps import get_integration, reload_integration
 from .middleware import SegmentMiddleware
+
+__doc__ = with_options_table(
+    __doc__,
+    str.upper,
+    write_key="$SEGMENT_WRITE_KEY",
+    user_id="request.user.pk if logged in",
+)
 
 __all__ = ["SegmentMiddleware", "get_integration", "reload_integration"]

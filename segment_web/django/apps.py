@@ -44,6 +44,9 @@ class SegmentConfig(AppConfig):  # type: ignore[misc]  # django is untyped here
         self.integration, self.issues = integration, issues
         if previous is not None:
             previous.client.shutdown(timeout=previous.client.shutdown_timeout)
+        # segment_web.track() outside requests (management commands, tasks) uses this
+        # client unless segment_web.configure() set one (see the package docstring).
+        integration.adopt_as_default()
         return integration
 
     def _setting_changed(self, *, setting: str, **kwargs: Any) -> None:

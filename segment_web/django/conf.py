@@ -1,7 +1,9 @@
 """``settings.SEGMENT`` → ``SegmentSettings``, with every problem tagged by its check id.
 
 Nothing here raises on a bad value: the option keeps its default and the problem is
-reported through the system checks (ids documented in ``segment_web.django``).
+reported through the system checks (ids documented in ``segment_web.django``). Each is
+a Warning: a setting that falls back to its default must not stop ``runserver`` or
+``migrate``, as an Error would.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ from typing import Any
 from django.utils.module_loading import import_string
 
 from ..integration import Integration
-from ..settings import CLIENT_OPTIONS, OPTION_NAMES, Problem, SegmentSettings, parse_settings
+from ..options import CLIENT_OPTION_NAMES, Problem
+from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 
 SETTING = "SEGMENT"
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
 # Options that may be given as a dotted path to a callable, imported at start-up.
 IMPORTABLE = ("user_id", "error_handler")
 
-NOT_A_DICT = "segment_web.E001"
-INVALID_VALUE = "segment_web.E002"
-IMPORT_FAILED = "segment_web.E003"
-CLIENT_FAILED = "segment_web.E004"
 NO_WRITE_KEY = "segment_web.W001"
 UNKNOWN_KEY = "segment_web.W002"
 MIDDLEWARE_ORDER = "segment_web.W003"
+NOT_A_DICT = "segment_web.W004"  # was E001
+INVALID_VALUE = "segment_web.W005"  # was E002
+IMPORT_FAILED = "segment_web.W006"  # was E003
+CLIENT_FAILED = "segment_web.W007"  # was E004
 
 _DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
 
@@ -99,6 +102,6 @@ def build_integration(settings: SegmentSettings, issues: list[Issue]) -> Integra
     defaults = SegmentSettings()
     fallback = dataclasses.replace(
         settings,
-        **{name: getattr(defaults, name) for name in CLIENT_OPTIONS if name not in keep},
+        **{name: getattr(defaults, name) for name in CLIENT_OPTION_NAMES if name not in keep},
     )
     return Integration(fallback)

@@ -4,7 +4,7 @@ into the shared layer's finish; sync and async, decided once per middleware chai
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -12,9 +12,10 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from ..context import RequestFacts, RequestScope
-from ..handle import RequestAnalytics, activate
 from ..integration import Integration, never_raise
+from ..request.analytics import RequestAnalytics, activate
+from ..request.facts import RequestFacts
+from ..request.lifecycle import TrackedRequest
 from .apps import app_config
 
 UserIdOf = Callable[[HttpRequest], Any]
@@ -40,11 +41,11 @@ class SegmentMiddleware:
         integration = self._app.integration
         user_id_of: UserIdOf = integration.settings.user_id or authenticated_user_id
         # Lazy: the user (and so the session) is loaded only when a message needs it.
-        scope = self._start(integration, request, partial(user_id_of, request))
+        tracked = self._start(integration, request, partial(user_id_of, request))
         user_before = getattr(request, "user", None)
         with activate(request.analytics):
             response = self.get_response(request)
-        self._finish(integration, scope, request, response, user_before, user_id_of)
+        self._finish(integration, tracked, request, response, user_before, user_id_of)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -52,54 +53,58 @@ class SegmentMiddleware:
         custom = integration.settings.user_id
         user_id_of: UserIdOf = custom or authenticated_user_id
         user_id: Any = partial(custom, request) if custom else await _auth_user_id(request)
-        scope = self._start(integration, request, user_id)
+        tracked = self._start(integration, request, user_id)
         user_before = getattr(request, "user", None)
         with activate(request.analytics):
             response = await self.get_response(request)
-        self._finish(integration, scope, request, response, user_before, user_id_of)
+        self._finish(integration, tracked, request, response, user_before, user_id_of)
         return response
 
     def _start(
         self, integration: Integration, request: HttpRequest, user_id: Any
-    ) -> RequestScope | None:
-        scope = None
+    ) -> TrackedRequest | None:
+        tracked = None
         with never_raise("reading the request"):
-            facts = read_facts(request, integration.settings.anonymous_id_cookie)
-            scope = integration.start(facts, user_id)
+            tracked = integration.start(read_facts(request), user_id)
         # Views may rely on request.analytics: without the request's facts it still
         # carries the user id (the failure above is logged).
         request.analytics = (
-            scope.handle if scope else RequestAnalytics(integration.client, user_id=user_id)
+            tracked.handle if tracked else RequestAnalytics(integration.client, user_id=user_id)
         )
-        return scope
+        return tracked
 
     def _finish(
         self,
         integration: Integration,
-        scope: RequestScope | None,
+        tracked: TrackedRequest | None,
         request: HttpRequest,
         response: HttpResponseBase,
         user_before: Any,
         user_id_of: UserIdOf,
     ) -> None:
-        if scope is None:
+        if tracked is None:
             return
         with never_raise("setting the cookie and re-reading the user"):
-            cookie = scope.cookie()
+            cookie = tracked.cookie()
             if cookie is not None and cookie.name not in response.cookies:
                 response.set_cookie(**cookie.kwargs())
             # login()/logout() (and DRF authentication) replace request.user: the page
             # call, sent after the view, goes under the new user.
             if getattr(request, "user", None) is not user_before:
-                scope.handle.user_id = user_id_of(request)
+                tracked.handle.user_id = user_id_of(request)
         integration.finish(
-            scope, response.status_code, response.get("Content-Type"), page_name(request)
+            tracked, response.status_code, response.get("Content-Type"), page_name(request)
         )
 
 
-def read_facts(request: HttpRequest, cookie_name: str) -> RequestFacts:
+def read_facts(request: HttpRequest) -> RequestFacts:
     """The plain values the shared layer needs, read off a Django request."""
     meta = request.META
+
+    def header(name: str) -> str | None:
+        value = meta.get(_meta_key(name))
+        return value if isinstance(value, str) else None
+
     return RequestFacts(
         method=request.method or "GET",
         scheme=request.scheme,
@@ -107,12 +112,17 @@ def read_facts(request: HttpRequest, cookie_name: str) -> RequestFacts:
         path=request.path,
         query_string=meta.get("QUERY_STRING", ""),
         peer=meta.get("REMOTE_ADDR"),
-        user_agent=meta.get("HTTP_USER_AGENT"),
-        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE"),
-        referrer=meta.get("HTTP_REFERER"),
-        forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
-        anonymous_id_cookie=request.COOKIES.get(cookie_name),
+        header=header,
+        cookie=request.COOKIES.get,
     )
+
+
+@lru_cache(maxsize=64)
+def _meta_key(name: str) -> str:
+    """Where WSGI (and so Django's ``request.META``) keeps a header: ``x-real-ip`` →
+    ``HTTP_X_REAL_IP``; Content-Type and Content-Length have no ``HTTP_`` prefix."""
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
 
 def _host(request: HttpRequest) -> str:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from flask import Flask, session
+    from flask import Flask, request, session
     from segment_web.flask import Segment, analytics
 
     app = Flask(__name__)
@@ -19,7 +19,9 @@ Usage::
 
     @app.post("/signup")
     def signup():
-        analytics.identify(user_id=user.id, traits={"email": user.email})
+        user_id = create_user(request.form["email"])  # your own code
+        session["user_id"] = user_id
+        analytics.identify(user_id=user_id, traits={"email": request.form["email"]})
         analytics.track(event="Signed Up", properties={"plan": "free"})
         ...
 
@@ -29,31 +31,17 @@ arguments to ``Segment(...)`` / ``init_app(...)`` (snake_case) override them, an
 ``ValueError`` naming every offending key; a missing write key only logs a warning and
 the app runs with a disabled client (calls validate, nothing is sent).
 
-=================================  ===================================================
-``SEGMENT_WRITE_KEY``              your source's write key
-``SEGMENT_HOST``                   [``https://api.segment.io``] region or own endpoint
-``SEGMENT_FLUSH_AT``               [20] messages per batch (1 in development)
-``SEGMENT_FLUSH_INTERVAL``         [10.0] seconds before a partial batch goes
-``SEGMENT_ENABLE``                 [True] False: validate, send nothing
-``SEGMENT_ERROR_HANDLER``          [None] ``fn(exc)`` when a batch finally fails
-``SEGMENT_MAX_QUEUE_SIZE``,        client limits, as for ``segment_web.Analytics``
-``SEGMENT_MAX_RETRIES``,
-``SEGMENT_TIMEOUT``, ``SEGMENT_GZIP``,
-``SEGMENT_SHUTDOWN_TIMEOUT``
-``SEGMENT_USER_ID``                [None] zero-argument callable returning the current
-                                   user's id, called in the request context on the
-                                   request's first message
-``SEGMENT_AUTO_PAGE``              [True] a page call per successful HTML GET
-``SEGMENT_PAGE_EXCLUDE``           [static/media files, health checks] regexes that
-                                   must match the whole path
-``SEGMENT_ANONYMOUS_ID_COOKIE``    [``"ajs_anonymous_id"``] analytics.js's cookie
-``SEGMENT_SET_ANONYMOUS_ID_COOKIE``  [True] set that cookie when the request has none
-``SEGMENT_ANONYMOUS_ID_COOKIE_DOMAIN``, ``SEGMENT_ANONYMOUS_ID_COOKIE_MAX_AGE``
-                                   [None, one year]
-``SEGMENT_CAPTURE_IP``             [True] send the client's IP as ``context.ip``
-``SEGMENT_FORWARDED_ALLOW_IPS``    [``"127.0.0.1,::1"``] proxies whose
-                                   ``X-Forwarded-For`` is believed; ``"*"`` all
-=================================  ===================================================
+The options (generated from ``segment_web.settings.OPTIONS``; ``SEGMENT_USER_ID`` is a
+zero-argument callable, called in the request context)::
+
+<options table>
+
+A ``SEGMENT_*`` key that is no option (most likely a misspelling) is logged as a
+warning on the ``segment_web`` logger. Keys the app keeps under that prefix for itself
+stay quiet when listed in ``SEGMENT_IGNORE_KEYS``::
+
+    app.config["SEGMENT_BROWSER_WRITE_KEY"] = "..."   # for analytics.js in templates
+    app.config["SEGMENT_IGNORE_KEYS"] = ["SEGMENT_BROWSER_WRITE_KEY"]
 
 With Flask-Login (not a dependency)::
 
@@ -72,7 +60,8 @@ arguments win and a given ``context`` is deep-merged over the request's):
   cookie (``%22…%22`` JSON-quoted or plain), or a new UUID that is then set as that
   cookie on the response (``Path=/``, ``SameSite=Lax``, readable by analytics.js,
   ``Secure`` over https), so browser and server events join;
-- ``context.ip`` (``X-Forwarded-For`` believed only from ``SEGMENT_FORWARDED_ALLOW_IPS``),
+- ``context.ip`` (``X-Forwarded-For``, ``Forwarded`` and ``X-Real-IP`` believed only
+  from ``SEGMENT_FORWARDED_ALLOW_IPS``),
   ``context.userAgent``, ``context.locale`` (Accept-Language), ``context.page``
   (``url``, ``path``, ``search``, ``referrer``), ``context.campaign`` (utm_* parameters);
 - an automatic ``page`` call, named after the endpoint (``"index"``, ``"blog.show"``
@@ -91,7 +80,9 @@ The handle of the current request:
 
 Outside requests (CLI commands, jobs) use the app's client: ``segment.client`` (in an
 app context) or ``app.extensions["segment"]``; each app has its own client, so
-several apps in one process may use different write keys.
+several apps in one process may use different write keys. ``init_app`` also makes the
+first app's client the module-level default (unless ``segment_web.configure()`` set
+one), so ``segment_web.track()`` works outside requests too.
 
 Hooks: the extension registers ``before_request``, ``after_request`` and
 ``teardown_request`` on the app (hooks registered before it run first: one that returns
@@ -105,6 +96,9 @@ and a 500 gets no page call). Queued messages are flushed at interpreter exit (a
 
 from __future__ import annotations
 
-from .extension import Segment, analytics, integration_of
+from ..settings import with_options_table
+from .extension import Segment, analytics, config_key, integration_of
+
+__doc__ = with_options_table(__doc__, config_key)
 
 __all__ = ["Segment", "analytics", "integration_of"]

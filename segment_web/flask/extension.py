@@ -1,7 +1,7 @@
 """The Flask extension: config keys → settings, request → facts, response → auto page.
 
 Everything Segment-specific (context, anonymous id, cookie, auto-page rules) is decided
-by the shared layer (``segment_web.context``); this module only reads Flask's request
+by the shared request layer (``segment_web.request``); this module only reads Flask's request
 and response into plain values and hooks the three request callbacks.
 """
 
@@ -15,18 +15,21 @@ from flask import Flask, Request, Response, current_app, g, has_request_context,
 from werkzeug.local import LocalProxy
 
 from ..client import Analytics
-from ..context import RequestFacts, RequestScope
-from ..handle import RequestAnalytics, current_handle
 from ..integration import Integration, never_raise
+from ..request.analytics import RequestAnalytics, current_request_analytics
+from ..request.facts import RequestFacts
+from ..request.lifecycle import TrackedRequest
 from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 
 logger = logging.getLogger("segment_web")
 
 CONFIG_PREFIX = "SEGMENT_"
-EXTENSION_KEY = "segment"  # the app's Analytics client, as PRODUCT.md promises users
+# The app's own SEGMENT_* keys (say, analytics.js's write key): not warned about.
+IGNORE_KEYS = "SEGMENT_IGNORE_KEYS"
+EXTENSION_KEY = "segment"  # the app's Analytics client, where users look for it
 INTEGRATION_KEY = "segment_web.integration"  # its settings and request rules too
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
-# scope and the token that resets the context variable behind ``segment_web.current()``.
+# analytics and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"
 
 
@@ -66,6 +69,9 @@ class Segment:
         integration = Integration(_read_settings(app, {**self._options, **options}))
         app.extensions[EXTENSION_KEY] = integration.client
         app.extensions[INTEGRATION_KEY] = integration
+        # segment_web.track() outside requests (CLI commands, jobs) uses this client
+        # unless segment_web.configure() or an earlier app set one (see the docstring).
+        integration.adopt_as_default()
         hooks = _RequestHooks(integration)
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
@@ -106,12 +112,14 @@ def _read_settings(app: Flask, arguments: Mapping[str, Any]) -> SegmentSettings:
     """``SEGMENT_*`` config, overridden by keyword arguments, through ``parse_settings``.
 
     ``None`` means "not set" (``SEGMENT_HOST = os.environ.get(...)`` keeps the default).
-    A ``SEGMENT_*`` key that is no option is only warned about: apps often keep their
-    own keys under that prefix (say, a browser-side write key for analytics.js).
+    A ``SEGMENT_*`` key that is no option is only warned about (most likely a misspelled
+    option): apps may keep their own keys under that prefix, and list them in
+    ``SEGMENT_IGNORE_KEYS`` to keep them quiet.
     """
+    own = _ignored_keys(app.config.get(IGNORE_KEYS))
     values: dict[str, Any] = {}
     for key, value in app.config.items():
-        if key.startswith(CONFIG_PREFIX) and value is not None:
+        if key.startswith(CONFIG_PREFIX) and value is not None and key not in own:
             values[key[len(CONFIG_PREFIX) :].lower()] = value
     given = {name: value for name, value in arguments.items() if value is not None}
     values.update(given)
@@ -132,9 +140,25 @@ def _read_settings(app: Flask, arguments: Mapping[str, Any]) -> SegmentSettings:
     return settings
 
 
-def request_facts(integration: Integration, req: Request) -> RequestFacts:
+def _ignored_keys(value: Any) -> frozenset[str]:
+    """``SEGMENT_IGNORE_KEYS`` (itself among them): a list of full config key names."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset) or not all(
+        isinstance(key, str) for key in value
+    ):
+        if value is not None:
+            logger.warning(
+                "segment_web: %s must be a list of config key names, got %r (ignored)",
+                IGNORE_KEYS,
+                value,
+            )
+        value = ()
+    return frozenset([IGNORE_KEYS, *value])
+
+
+def request_facts(req: Request) -> RequestFacts:
     """What the shared layer needs from a Flask request, as plain strings."""
-    headers = req.headers
     return RequestFacts(
         method=req.method,
         scheme=req.scheme,
@@ -143,12 +167,22 @@ def request_facts(integration: Integration, req: Request) -> RequestFacts:
         path=req.root_path + req.path,
         query_string=req.query_string.decode("latin-1"),
         peer=req.remote_addr,
-        user_agent=headers.get("User-Agent"),
-        accept_language=headers.get("Accept-Language"),
-        referrer=headers.get("Referer"),
-        forwarded_for=headers.get("X-Forwarded-For"),
-        anonymous_id_cookie=req.cookies.get(integration.settings.anonymous_id_cookie),
+        header=req.headers.get,
+        cookie=lambda name: _from_wsgi(req.cookies.get(name)),
     )
+
+
+def _from_wsgi(value: str | None) -> str | None:
+    """A cookie value as Django reads it. A WSGI server hands headers over as Latin-1
+    text (PEP 3333) and Werkzeug leaves cookie values so, where Django decodes them as
+    UTF-8: ``Ã¼nÃ¯`` becomes ``ünï`` here too. Text that is no such encoding (a test
+    client may pass Unicode through as is) stays as it is."""
+    if value is None or value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 class _RequestHooks:
@@ -165,28 +199,29 @@ class _RequestHooks:
             integration = self.integration
             # The objects behind Flask's proxies, resolved once: this runs on every request.
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
-            scope = integration.start(request_facts(integration, req), integration.settings.user_id)
-            if scope is None:
+            tracked = integration.start(request_facts(req), integration.settings.user_id)
+            if tracked is None:
                 return
             ctx_g = g._get_current_object()
-            ctx_g.analytics = scope.handle
+            ctx_g.analytics = tracked.handle
             # Flask runs a request's callbacks and view in one context (async views get
             # a copy), so the token set here is reset by teardown_request in that same
             # context, as Flask's own request context variable is.
-            setattr(ctx_g, _ACTIVE, (scope, current_handle.set(scope.handle)))
+            token = current_request_analytics.set(tracked.handle)
+            setattr(ctx_g, _ACTIVE, (tracked, token))
 
     def after_request(self, response: Response) -> Response:
-        active: tuple[RequestScope, Any] | None = g.get(_ACTIVE)
+        active: tuple[TrackedRequest, Any] | None = g.get(_ACTIVE)
         if active is None:  # an earlier before_request hook answered, or start failed
             return response
-        scope = active[0]
+        tracked = active[0]
         with never_raise("setting the anonymous-id cookie"):
-            cookie = scope.cookie()
+            cookie = tracked.cookie()
             if cookie is not None:
                 response.set_cookie(**cookie.kwargs())
         # Only the status and headers are read: a streamed body stays unread.
         self.integration.finish(
-            scope, response.status_code, response.content_type, request.endpoint
+            tracked, response.status_code, response.content_type, request.endpoint
         )
         return response
 
@@ -196,7 +231,7 @@ class _RequestHooks:
         with never_raise("ending the request's analytics"):
             active = g.pop(_ACTIVE, None)
             if active is not None:
-                current_handle.reset(active[1])
+                current_request_analytics.reset(active[1])
 
 
 def _request_handle() -> RequestAnalytics:

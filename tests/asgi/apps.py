@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 
 import segment_web
 from segment_web.asgi.protocol import Scope
-from segment_web.handle import current_handle
+from segment_web.request.analytics import current_request_analytics
 
 PAGE = "<!doctype html><title>t</title><p>hello</p>"
 
@@ -88,7 +88,7 @@ async def echo(websocket: WebSocket) -> None:
     await websocket.accept()
     text = await websocket.receive_text()
     state = websocket.scope.get("state", {})
-    inside = "analytics" in state or current_handle.get() is not None
+    inside = "analytics" in state or current_request_analytics.get() is not None
     await websocket.send_text(f"{text}|analytics={inside}")
     await websocket.close()
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
+import segment_web
 from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
@@ -36,7 +37,7 @@ def test_options_build_the_client(
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"flush_at": 0}, "flush_at"),
+        ({"max_queue_size": 0}, "max_queue_size"),
         ({"host": "ftp://x"}, "host"),
         ({"page_exclude": "/admin"}, "page_exclude"),
         ({"forwarded_allow_ips": "10.0.0.300"}, "forwarded_allow_ips"),
@@ -170,3 +171,17 @@ async def test_the_apps_own_exceptions_propagate(client: Analytics) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         with pytest.raises(LookupError, match="app bug"):
             await http.get("/")
+
+
+def test_flush_at_zero_becomes_one_as_in_the_client(middlewares: list[SegmentMiddleware]) -> None:
+    app = SegmentMiddleware(starlette_app(), write_key="k", flush_at=0, enable=False)
+    middlewares.append(app)
+    assert app.client.flush_at == 1
+
+
+def test_the_middleware_client_becomes_the_default_as_a_visible_step(
+    middlewares: list[SegmentMiddleware], no_default_client: None
+) -> None:
+    app = SegmentMiddleware(starlette_app(), write_key="k", enable=False)
+    middlewares.append(app)
+    assert segment_web.default_client() is app.client

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.test.utils import override_settings
 
-from segment_web.handle import current_handle
 from segment_web.integration import Integration
+from segment_web.request.analytics import current_request_analytics
 from tests.django.helpers import sent
 from tests.django.views import PAGE
 from tests.support.recording_server import RecordingServer
@@ -70,6 +70,6 @@ def test_an_exception_from_the_view_propagates_and_sends_no_page(
 ) -> None:
     with pytest.raises(ValueError, match="the view failed"):
         Client().get("/boom/")
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
     segment.client.flush(timeout=10)
     assert server.messages == []

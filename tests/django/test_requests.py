@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from segment_web.handle import current_handle
 from segment_web.integration import Integration
+from segment_web.request.analytics import current_request_analytics
 from tests.django.helpers import sent
 from tests.support.recording_server import RecordingServer
 
@@ -194,7 +194,7 @@ def test_module_level_calls_use_the_request_handle_only_during_the_request(
     assert message["anonymousId"] == response.cookies[COOKIE].value
     assert message["context"]["userAgent"] == UA
     assert message["context"]["page"]["path"] == "/module-track/"
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
 
 
 def test_the_segment_events_fixture_captures_the_adapter(

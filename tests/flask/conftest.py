@@ -154,6 +154,16 @@ def make_app(server: RecordingServer) -> Iterator[MakeApp]:
         integration_in(app).client.shutdown(timeout=5)
 
 
+@pytest.fixture
+def apps() -> Iterator[list[Flask]]:
+    """Apps a test sets up by hand; their clients are shut down afterwards."""
+    made: list[Flask] = []
+    yield made
+    for app in made:
+        if "segment" in app.extensions:
+            integration_in(app).client.shutdown(timeout=5)
+
+
 def integration_in(app: Flask) -> Integration:
     return integration_of(app)
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, g
 
 import segment_web
 from segment_web.flask import Segment, analytics
-from segment_web.handle import current_handle
+from segment_web.request.analytics import current_request_analytics
 from tests.flask.conftest import MakeApp, create_app, delivered, pages
 from tests.support.recording_server import RecordingServer
 
@@ -99,7 +99,7 @@ def test_g_proxy_and_module_level_calls_carry_the_request_context(
         assert message["context"]["campaign"] == {"source": "ads"}
         assert message["context"]["page"]["path"] == "/events"
     # The context variable was reset at the end of the request.
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
 
 
 def test_an_async_view_sees_the_request_handle(make_app: MakeApp, server: RecordingServer) -> None:
@@ -108,7 +108,7 @@ def test_an_async_view_sees_the_request_handle(make_app: MakeApp, server: Record
     app.test_client(use_cookies=False).get("/async", headers={"Cookie": "ajs_anonymous_id=a-1"})
     (track,) = delivered(app, server)
     assert track["event"] == "From Async" and track["anonymousId"] == "a-1"
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
 
 
 def test_requests_inside_a_pushed_app_context(make_app: MakeApp, server: RecordingServer) -> None:
@@ -117,7 +117,7 @@ def test_requests_inside_a_pushed_app_context(make_app: MakeApp, server: Recordi
         client = app.test_client(use_cookies=False)
         client.get("/api/item", headers={"Cookie": "ajs_anonymous_id=first"})
         client.get("/api/item", headers={"Cookie": "ajs_anonymous_id=second"})
-        assert current_handle.get() is None
+        assert current_request_analytics.get() is None
     first, second = delivered(app, server)
     assert (first["anonymousId"], second["anonymousId"]) == ("first", "second")
 
@@ -169,7 +169,7 @@ def test_a_stream_with_context_generator_can_use_the_handle(
     assert sorted(m["type"] for m in messages) == ["page", "track"]
     (track,) = [m for m in messages if m["type"] == "track"]
     assert track["event"] == "Streamed" and track["anonymousId"] == "s-1"
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
 
 
 def test_a_failing_view_keeps_its_500_its_messages_and_sends_no_page(
@@ -180,7 +180,7 @@ def test_a_failing_view_keeps_its_500_its_messages_and_sends_no_page(
     assert response.status_code == 500
     (track,) = delivered(app, server)
     assert track["event"] == "Before Boom"
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
 
 
 def test_a_failing_view_propagates_its_error_when_flask_propagates(
@@ -192,7 +192,7 @@ def test_a_failing_view_propagates_its_error_when_flask_propagates(
         app.test_client().get("/boom")
     (track,) = delivered(app, server)
     assert track["event"] == "Before Boom"
-    assert current_handle.get() is None  # teardown_request reset it all the same
+    assert current_request_analytics.get() is None  # teardown_request reset it all the same
 
 
 def test_an_error_handler_page_is_a_page_when_it_answers_2xx_html(
@@ -243,7 +243,7 @@ def test_module_level_calls_outside_a_request_do_not_use_a_stale_handle(
 ) -> None:
     app = make_app()
     app.test_client().get("/events")
-    assert current_handle.get() is None
+    assert current_request_analytics.get() is None
     if segment_web.default_client() is None:
         with pytest.raises(RuntimeError, match="not configured"):
             segment_web.track(user_id="1", event="Outside")

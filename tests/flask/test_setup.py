@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -15,16 +14,6 @@ from segment_web.flask import Segment, integration_of
 from segment_web.integration import Integration
 from tests.flask.conftest import create_app, delivered, integration_in
 from tests.support.recording_server import RecordingServer
-
-
-@pytest.fixture
-def apps() -> Iterator[list[Flask]]:
-    """Apps a test sets up by hand; their clients are shut down afterwards."""
-    made: list[Flask] = []
-    yield made
-    for app in made:
-        if "segment" in app.extensions:
-            integration_in(app).client.shutdown(timeout=5)
 
 
 def test_direct_init_reads_the_config(apps: list[Flask], server: RecordingServer) -> None:
@@ -70,14 +59,14 @@ def test_app_factory_with_overrides(apps: list[Flask], server: RecordingServer) 
 def test_bad_settings_raise_one_error_naming_every_key(apps: list[Flask]) -> None:
     app = create_app(
         SEGMENT_WRITE_KEY="k",
-        SEGMENT_FLUSH_AT=0,
+        SEGMENT_MAX_QUEUE_SIZE=0,
         SEGMENT_FORWARDED_ALLOW_IPS="not-an-ip",
         SEGMENT_AUTO_PAGE="yes",
     )
     with pytest.raises(ValueError) as raised:
         Segment(app)
     message = str(raised.value)
-    assert "SEGMENT_FLUSH_AT" in message and "at least 1" in message
+    assert "SEGMENT_MAX_QUEUE_SIZE" in message and "at least 1" in message
     assert "SEGMENT_FORWARDED_ALLOW_IPS" in message and "not-an-ip" in message
     assert "SEGMENT_AUTO_PAGE" in message
     assert repr(app.name) in message

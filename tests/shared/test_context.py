@@ -8,34 +8,40 @@ import uuid
 import pytest
 
 from segment_web import Analytics
-from segment_web.context import (
-    PageRules,
-    RequestFacts,
-    RequestRules,
-    RequestScope,
-    TrustedProxies,
-    campaign_from_query,
-    preferred_locale,
-    read_anonymous_id,
-)
 from segment_web.ids import uuid4
-from segment_web.integration import never_raise
+from segment_web.integration import build_client, never_raise
+from segment_web.request.anonymous_id import read_anonymous_id
+from segment_web.request.context import RequestRules, campaign_from_query, preferred_locale
+from segment_web.request.facts import RequestFacts
+from segment_web.request.lifecycle import TrackedRequest
+from segment_web.request.pages import PageRules
+from segment_web.request.proxies import TrustedProxies
 from segment_web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
 from segment_web.testing import capture_events
+from tests.shared.factories import request_facts
 from tests.support.recording_server import RecordingServer
+
+HEADERS = {
+    "user_agent": "user-agent",
+    "accept_language": "accept-language",
+    "referrer": "referer",
+    "forwarded_for": "x-forwarded-for",
+}
 
 
 def facts(**overrides: object) -> RequestFacts:
-    values: dict[str, object] = {
-        "method": "GET",
-        "scheme": "https",
-        "host": "shop.example",
-        "path": "/cart",
-        "query_string": "",
-        "peer": "203.0.113.7",
-    }
-    values.update(overrides)
-    return RequestFacts(**values)  # type: ignore[arg-type]
+    """Request facts; ``user_agent=``, ``referrer=``… set those headers, ``headers=``
+    any others, ``anonymous_id_cookie=`` the analytics.js cookie."""
+    headers = dict(overrides.pop("headers", None) or {})  # type: ignore[call-overload]
+    for name, header in HEADERS.items():
+        if name in overrides:
+            headers[header] = overrides.pop(name)
+    cookie = overrides.pop("anonymous_id_cookie", None)
+    return request_facts(
+        **overrides,  # type: ignore[arg-type]
+        headers=headers,
+        cookies={"ajs_anonymous_id": cookie} if cookie is not None else {},
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,7 +191,7 @@ def test_auto_page_decision(
 def test_scope_makes_an_anonymous_id_and_a_cookie_when_there_is_none() -> None:
     settings, _ = parse_settings({"write_key": "k"})
     client = Analytics("k", enable=False)
-    scope = RequestScope(RequestRules(settings), client, facts())
+    scope = TrackedRequest(RequestRules(settings), client, facts())
     assert scope.new_anonymous_id is not None
     assert uuid.UUID(scope.new_anonymous_id).version == 4
     cookie = scope.cookie()
@@ -200,7 +206,7 @@ def test_scope_makes_an_anonymous_id_and_a_cookie_when_there_is_none() -> None:
 def test_scope_reuses_the_cookie_id_and_sets_no_cookie() -> None:
     settings, _ = parse_settings({"write_key": "k"})
     client = Analytics("k", enable=False)
-    scope = RequestScope(RequestRules(settings), client, facts(anonymous_id_cookie="%22a-1%22"))
+    scope = TrackedRequest(RequestRules(settings), client, facts(anonymous_id_cookie="%22a-1%22"))
     assert scope.handle.anonymous_id == "a-1"
     assert scope.cookie() is None
     client.shutdown()
@@ -209,7 +215,7 @@ def test_scope_reuses_the_cookie_id_and_sets_no_cookie() -> None:
 def test_cookie_setting_off_sets_no_cookie() -> None:
     settings, _ = parse_settings({"write_key": "k", "set_anonymous_id_cookie": False})
     client = Analytics("k", enable=False)
-    scope = RequestScope(RequestRules(settings), client, facts(scheme="http"))
+    scope = TrackedRequest(RequestRules(settings), client, facts(scheme="http"))
     assert scope.new_anonymous_id and scope.cookie() is None
     client.shutdown()
 
@@ -217,7 +223,7 @@ def test_cookie_setting_off_sets_no_cookie() -> None:
 def test_scope_finish_sends_a_named_page_with_page_properties(server: RecordingServer) -> None:
     settings, _ = parse_settings({"write_key": "k"})
     client = Analytics("k", host=server.url, flush_at=1)
-    scope = RequestScope(
+    scope = TrackedRequest(
         RequestRules(settings), client, facts(query_string="a=1"), user_id=lambda: 42
     )
     assert scope.finish(200, "text/html", "cart") is True
@@ -247,7 +253,7 @@ def test_user_id_callable_is_not_called_until_a_message_needs_it() -> None:
         return 5
 
     client = Analytics("k", enable=False)
-    scope = RequestScope(RequestRules(settings), client, facts(), user_id=user)
+    scope = TrackedRequest(RequestRules(settings), client, facts(), user_id=user)
     assert calls == []
     with capture_events() as events:
         scope.handle.track(event="A")
@@ -259,18 +265,18 @@ def test_user_id_callable_is_not_called_until_a_message_needs_it() -> None:
 
 def test_settings_problems_name_the_option() -> None:
     settings, problems = parse_settings(
-        {"flush_at": 0, "host": "ftp://x", "page_exclude": ["("], "bogus": 1},
+        {"flush_at": "twenty", "host": "ftp://x", "page_exclude": ["("], "bogus": 1},
         name_of=lambda name: "SEGMENT_" + name.upper(),
     )
     messages = {p.option: p.message for p in problems}
-    assert messages["flush_at"].startswith("SEGMENT_FLUSH_AT must be an integer of at least 1")
+    assert messages["flush_at"].startswith("SEGMENT_FLUSH_AT must be an integer")
     assert "SEGMENT_HOST" in messages["host"]
     assert "SEGMENT_PAGE_EXCLUDE has an invalid pattern" in messages["page_exclude"]
     assert re.match(r"SEGMENT_BOGUS is not a setting; known: SEGMENT_WRITE_KEY", messages["bogus"])
     missing = [p for p in problems if p.option == "write_key"]
     assert missing and not missing[0].fatal
     assert settings.flush_at == 20  # a bad value falls back to the default
-    client = settings.build_client()
+    client = build_client(settings)
     assert client.enable is False  # no write key: validates, sends nothing
     client.shutdown()
 

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 import segment_web
-import segment_web.handle
+import segment_web.request.analytics
 from segment_web import Analytics, RequestAnalytics
-from segment_web.handle import activate, deep_merge
+from segment_web.request.analytics import activate, deep_merge
 from segment_web.testing import capture_events
 
 
@@ -90,4 +90,18 @@ def test_module_level_calls_use_the_active_handle_across_threads_and_tasks(
 
         asyncio.run(task())
     assert [e["userId"] for e in events] == ["u1", "u1", "u1"]
-    assert segment_web.handle.current_handle.get() is None
+    assert segment_web.request.analytics.current_request_analytics.get() is None
+
+
+def test_repr_does_not_load_the_user(client: Analytics) -> None:
+    loads: list[int] = []
+
+    def load_user() -> str:
+        loads.append(1)  # Django's request.user: a database query
+        return "u9"
+
+    handle = RequestAnalytics(client, user_id=load_user, anonymous_id="anon-1")
+    assert repr(handle) == "<RequestAnalytics user_id=<not loaded> anonymous_id='anon-1'>"
+    assert loads == []
+    assert handle.user_id == "u9"
+    assert repr(handle) == "<RequestAnalytics user_id='u9' anonymous_id='anon-1'>"

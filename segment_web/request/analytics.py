@@ -1,4 +1,5 @@
-"""The per-request handle, and the context variable that makes it ``current()``."""
+"""``RequestAnalytics`` (the per-request handle), and the context variable that makes
+it what ``segment_web.current()`` returns."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from .calls import MessageCalls
-from .message import MessageType, normalize_fields
-from .queue import Callback
+from ..calls import MessageCalls
+from ..message import MessageType, normalize_fields
+from ..queue import Callback
 
 if TYPE_CHECKING:
-    from .client import Analytics
+    from ..client import Analytics
 
 logger = logging.getLogger("segment_web")
 
-current_handle: ContextVar[RequestAnalytics | None] = ContextVar(
-    "segment_web_request_handle", default=None
+current_request_analytics: ContextVar[RequestAnalytics | None] = ContextVar(
+    "segment_web_request_analytics", default=None
 )
 
 
@@ -68,7 +69,10 @@ class RequestAnalytics(MessageCalls):
         self._user_id = value
 
     def __repr__(self) -> str:
-        return f"<RequestAnalytics user_id={self.user_id!r} anonymous_id={self.anonymous_id!r}>"
+        # Never resolves a lazy user id: in a debugger or a log line that would be a
+        # database query (Django's request.user) the request itself never made.
+        user = "<not loaded>" if self._resolve_user is not None else repr(self._user_id)
+        return f"<RequestAnalytics user_id={user} anonymous_id={self.anonymous_id!r}>"
 
     def _send(
         self,
@@ -110,9 +114,11 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 @contextlib.contextmanager
 def activate(handle: RequestAnalytics) -> Iterator[RequestAnalytics]:
-    """Make ``handle`` what ``segment_web.current()`` returns inside the block."""
-    token = current_handle.set(handle)
+    """Make ``handle`` what ``segment_web.current()`` (and so ``segment_web.track()``
+    etc.) uses inside the block: a request served by an adapter, or a background job
+    run on behalf of one (its handle rebuilt from the job's headers)."""
+    token = current_request_analytics.set(handle)
     try:
         yield handle
     finally:
-        current_handle.reset(token)
+        current_request_analytics.reset(token)

@@ -1,0 +1,90 @@
+"""Request facts → the Segment ``context`` every message of the request carries."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from . import limits
+from .facts import RequestFacts
+from .pages import PageRules, page_facts
+from .privacy import PrivacyRules
+from .proxies import TrustedProxies
+
+if TYPE_CHECKING:
+    from ..settings import SegmentSettings
+
+_UTM_TO_CAMPAIGN = {
+    "utm_source": "source",
+    "utm_medium": "medium",
+    "utm_campaign": "name",
+    "utm_term": "term",
+    "utm_content": "content",
+}
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+
+
+class RequestRules:
+    """The per-app part of ``SegmentSettings`` compiled once, used on every request."""
+
+    def __init__(self, settings: SegmentSettings) -> None:
+        self.settings = settings
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
+        self.pages = PageRules(settings.auto_page, settings.page_exclude)
+        self.privacy = PrivacyRules(capture_ip=settings.capture_ip, proxies=self.proxies)
+
+    def context(self, facts: RequestFacts) -> dict[str, Any]:
+        """The Segment ``context`` this request gives every message sent during it."""
+        context: dict[str, Any] = {}
+        ip = self.privacy.ip(facts)
+        if ip:
+            context["ip"] = ip
+        user_agent = facts.header("user-agent")
+        if user_agent:
+            context["userAgent"] = limits.bounded(user_agent, limits.USER_AGENT)
+        locale = preferred_locale(facts.header("accept-language"))
+        if locale:
+            context["locale"] = locale
+        context["page"] = page_facts(facts)
+        campaign = campaign_from_query(facts.query_string)
+        if campaign:
+            context["campaign"] = campaign
+        return context
+
+
+def campaign_from_query(query_string: str) -> dict[str, str]:
+    """``context.campaign`` from utm_* parameters (utm_campaign becomes ``name``)."""
+    if "utm_" not in query_string:
+        return {}
+    campaign = {}
+    for key, value in parse_qsl(query_string):
+        name = _UTM_TO_CAMPAIGN.get(key.lower())
+        if name and value:
+            campaign[name] = limits.bounded(value, limits.CAMPAIGN_VALUE)
+    return campaign
+
+
+@lru_cache(maxsize=256)
+def preferred_locale(accept_language: str | None) -> str | None:
+    """The highest-weighted language tag of an Accept-Language header, e.g. ``en-US``."""
+    if not accept_language:
+        return None
+    best, best_q = None, 0.0
+    for item in accept_language.split(","):
+        tag, _, params = item.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*" or len(tag) > limits.LOCALE or not _LANGUAGE_TAG.fullmatch(tag):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = tag, q
+    return best

@@ -1,0 +1,57 @@
+"""``RequestFacts``: what an adapter reads off a request, as plain values.
+
+The few facts every request has (method, scheme, host, path, query string, peer) are
+read up front; headers and cookies are read on demand through the adapter's own
+lookups (as sentry-python's ``RequestExtractor`` does), so a new rule that needs one
+more header — consent, ``Sec-GPC``, ``X-Real-IP`` — needs no change in any adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Reads one header by its lower-case name (``"user-agent"``), or one cookie by name;
+# None when the request has none. Repeated headers come joined with ", ".
+Lookup = Callable[[str], "str | None"]
+
+
+def _nothing(name: str) -> str | None:
+    return None
+
+
+class RequestFacts:
+    """One request, framework-free. ``header(name)`` and ``cookie(name)`` read lazily."""
+
+    __slots__ = ("_cookie", "_header", "host", "method", "path", "peer", "query_string", "scheme")
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        host: str,
+        path: str,
+        query_string: str = "",
+        peer: str | None = None,
+        *,
+        header: Lookup = _nothing,
+        cookie: Lookup = _nothing,
+    ) -> None:
+        self.method = method
+        self.scheme = scheme
+        self.host = host
+        self.path = path
+        self.query_string = query_string
+        self.peer = peer
+        self._header = header
+        self._cookie = cookie
+
+    def header(self, name: str) -> str | None:
+        """The request's header ``name`` (lower case, e.g. ``"sec-gpc"``), or None."""
+        return self._header(name)
+
+    def cookie(self, name: str) -> str | None:
+        """The raw (still encoded) value of cookie ``name``, or None."""
+        return self._cookie(name)
+
+    def __repr__(self) -> str:
+        return f"<RequestFacts {self.method} {self.scheme}://{self.host}{self.path}>"

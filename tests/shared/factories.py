@@ -1,0 +1,32 @@
+"""Building request facts from plain dicts, as an adapter would from its request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from segment_web.request.facts import RequestFacts
+
+
+def request_facts(
+    method: str = "GET",
+    scheme: str = "https",
+    host: str = "shop.example",
+    path: str = "/cart",
+    query_string: str = "",
+    peer: str | None = "203.0.113.7",
+    *,
+    headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
+) -> RequestFacts:
+    """Facts with ``headers`` (names in any case) and ``cookies`` read from dicts."""
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    return RequestFacts(
+        method,
+        scheme,
+        host,
+        path,
+        query_string,
+        peer,
+        header=lowered.get,
+        cookie=dict(cookies or {}).get,
+    )
