@@ -65,6 +65,7 @@ class Collector:
         self._socket: socket.socket | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self._finished: threading.Event | None = None
 
     def open(self) -> Collector:
         """Open the database and bind the port (``OSError`` when the port is busy)."""
@@ -88,13 +89,14 @@ class Collector:
                 hosts=HostRule(self.host, self.allowed_hosts),
             )
             server = uvicorn_server(app, self.read_timeout)
+            finished = threading.Event()
             thread = threading.Thread(
-                target=asyncio.run,
-                args=(server.serve(sockets=[sock]),),
+                target=_serve,
+                args=(server, sock, finished),
                 name="segment_web-collector",
                 daemon=True,
             )
-            self._server, self._thread = server, thread
+            self._server, self._thread, self._finished = server, thread, finished
             thread.start()
             deadline = time.monotonic() + _START_SECONDS
             while not server.started and thread.is_alive() and time.monotonic() < deadline:
@@ -108,8 +110,10 @@ class Collector:
         """Serve until ``stop()`` is called from another thread or Ctrl-C; then return."""
         self.start()
         try:
-            if self._thread is not None:
-                self._thread.join()
+            # Not Thread.join(): on Python 3.11 a Ctrl-C interrupting it marks the
+            # still-running thread as finished, and stop() would then not wait for it.
+            if self._finished is not None:
+                self._finished.wait()
         finally:
             self.stop()
 
@@ -119,11 +123,12 @@ class Collector:
         A request in progress gets a few seconds to finish; idle connections end at once.
         """
         server, thread, sock, store = self._server, self._thread, self._socket, self._store
-        self._server = self._thread = self._socket = self._store = None
+        finished = self._finished
+        self._server = self._thread = self._socket = self._store = self._finished = None
         if server is not None:
             server.should_exit = True
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
+        if finished is not None and thread is not threading.current_thread():
+            finished.wait(timeout=10)
         if sock is not None:
             sock.close()
         if store is not None:
@@ -183,3 +188,10 @@ class Collector:
     def __repr__(self) -> str:
         where = self.url if self._socket is not None else "stopped"
         return f"<Collector {where} db={str(self.db_path)!r}>"
+
+
+def _serve(server: Server, sock: socket.socket, finished: threading.Event) -> None:
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        finished.set()
