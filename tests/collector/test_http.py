@@ -291,28 +291,42 @@ def test_events_survive_a_restart(db_path: Path, make_client: MakeClient) -> Non
         assert stored[0]["id"] > stored[1]["id"]
 
 
+FILTER_BATCH = [
+    track(user="alice", event="A1"),
+    {"type": "identify", "userId": "bob", "anonymousId": "anon-b"},
+    {"type": "page", "anonymousId": "alice", "name": "Home"},  # alice as an anonymousId
+    track(user="bob", event="B1"),
+    track(user="alice", event="A2 100%_done"),
+]
+
+
+def labels(url: str, **params: Any) -> list[str | None]:
+    return [event["event_or_name"] for event in events(url, **params)]
+
+
 def test_filters_limit_and_order_of_the_api(collector: Collector) -> None:
-    batch = [
-        track(user="alice", event="A1"),
-        {"type": "identify", "userId": "bob", "anonymousId": "anon-b"},
-        {"type": "page", "anonymousId": "alice", "name": "Home"},  # alice as an anonymousId
-        track(user="bob", event="B1"),
-        track(user="alice", event="A2"),
-    ]
-    assert post(collector.url, "/v1/batch", {"batch": batch}).status_code == 200
+    assert post(collector.url, "/v1/batch", {"batch": FILTER_BATCH}).status_code == 200
     url = collector.url
+    a2 = "A2 100%_done"
 
-    def labels(**params: Any) -> list[str | None]:
-        return [event["event_or_name"] for event in events(url, **params)]
-
-    assert labels() == ["A2", "B1", "Home", None, "A1"]
-    assert labels(type="track") == ["A2", "B1", "A1"]
-    assert labels(user="alice") == ["A2", "Home", "A1"]
-    assert labels(user="anon-b") == [None]
-    assert labels(type="track", user="alice") == ["A2", "A1"]
-    assert labels(limit=2) == ["A2", "B1"]
-    assert labels(type="", user="", limit="") == labels()
-    assert labels(user="nobody") == []
+    assert labels(url) == [a2, "B1", "Home", None, "A1"]
+    assert labels(url, type="track") == [a2, "B1", "A1"]
+    assert labels(url, user="alice") == [a2, "Home", "A1"]
+    assert labels(url, user="anon-b") == [None]
+    assert labels(url, type="track", user="alice") == [a2, "A1"]
+    assert labels(url, limit=2) == [a2, "B1"]
+    assert labels(url, type="", user="", event="", limit="") == labels(url)
+    assert labels(url, user="nobody") == []
+    # user and event match a part of the text, ignoring case; % and _ are plain text.
+    assert labels(url, user="LIC") == [a2, "Home", "A1"]
+    assert labels(url, user="b") == ["B1", None]
+    assert labels(url, event="a") == [a2, "A1"]
+    assert labels(url, event="ho") == ["Home"]
+    assert labels(url, event="0%_d") == [a2]
+    assert labels(url, event="%") == [a2]
+    assert labels(url, event="_") == [a2]
+    assert labels(url, event="a", user="b") == []
+    assert [event.event_or_name for event in collector.events(user="lic", event="a1")] == ["A1"]
     body = requests.get(
         url + "/api/events", params={"type": "track", "limit": 1}, timeout=10
     ).json()
@@ -324,6 +338,25 @@ def test_filters_limit_and_order_of_the_api(collector: Collector) -> None:
     ]:
         response = requests.get(url + "/api/events", params=params, timeout=TIMEOUT)
         assert_refused(response, 400, words)
+
+
+def test_delete_honours_the_same_filters(collector: Collector) -> None:
+    assert post(collector.url, "/v1/batch", {"batch": FILTER_BATCH}).status_code == 200
+    url = collector.url
+
+    def delete(**params: Any) -> requests.Response:
+        return requests.delete(url + "/api/events", params=params, timeout=TIMEOUT)
+
+    assert_refused(delete(type="click"), 400, "type must be one of")
+    assert_refused(delete(limit="1"), 400, "limit does not apply to DELETE")
+    assert len(labels(url)) == 5
+    assert delete(type="track", user="alice").json() == {"success": True, "deleted": 2}
+    assert labels(url) == ["B1", "Home", None]
+    assert delete(event="hom").json() == {"success": True, "deleted": 1}
+    assert delete(user="nobody").json() == {"success": True, "deleted": 0}
+    assert labels(url) == ["B1", None]
+    assert delete().json() == {"success": True, "deleted": 2}
+    assert labels(url) == []
 
 
 def test_limit_defaults_to_100_and_is_capped_at_1000(collector: Collector) -> None:
