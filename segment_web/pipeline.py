@@ -55,6 +55,8 @@ class FlushWaiter:
 
 
 class Pipeline:
+    """The delivery pipeline of one client (see the module docstring)."""
+
     def __init__(
         self,
         store: MessageStore,
@@ -192,15 +194,13 @@ class Pipeline:
         """Block until a batch is due and take it; None once closing with nothing left."""
         with self._cond:
             while True:
-                if self.store:
-                    wait = self._due_in()
-                    if wait <= 0:
-                        return self._take()
-                elif self._closing:
+                # Once shut down, what a durable store kept is for a later process.
+                if self.closed or (self._closing and not self.store):
                     self._close_store()
                     return None
-                else:
-                    wait = None
+                wait = self._due_in() if self.store else None
+                if wait is not None and wait <= 0:
+                    return self._take()
                 self._cond.wait(wait)
 
     def _due_in(self) -> float:
