@@ -104,7 +104,7 @@ def test_flush_all_clients_returns_in_time_against_a_hung_server(
     start = time.monotonic()
     lifecycle.flush_all_clients(timeout=0.5)
     assert time.monotonic() - start < 3.0
-    assert client.queued == 0  # made due and in flight, not lost
+    wait_until(lambda: client.queued == 0, 10, "the message made due and taken")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
