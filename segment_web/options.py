@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .option_checks import Check, is_bool, is_int, is_optional_callable, is_seconds
+from .option_checks import Check, is_bool, is_int, is_optional, is_optional_callable, is_seconds
 from .transport import DEFAULT_HOST, batch_endpoint
 
 
@@ -81,6 +81,13 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
     Option("timeout", 15.0, is_seconds(positive=True), "seconds per HTTP request"),
     Option("gzip", True, is_bool, "compress request bodies"),
     Option("shutdown_timeout", 5.0, is_seconds(positive=False), "seconds the final flush may take"),
+    Option(
+        "max_batch_size",
+        None,
+        is_optional(is_int(minimum=1)),
+        "under a backlog a batch may carry up to this many messages (at least flush_at)",
+        "flush_at",
+    ),
 )
 CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)
 

@@ -133,6 +133,7 @@ class SegmentSettings:
     timeout: float = _DEFAULTS["timeout"]
     gzip: bool = _DEFAULTS["gzip"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
+    max_batch_size: int | None = _DEFAULTS["max_batch_size"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
