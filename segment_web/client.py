@@ -17,8 +17,10 @@ from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import DeliveryThread
 from .errors import ClientClosedError, DeliveryError, ValidationError
-from .message import MessageType, build_message, normalize_fields
+from .message import MessageType, normalize_fields
 from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
+from .processing import MessageChain, build_steps
+from .processing.before_send import Hooks, check_hooks
 from .queue import BatchQueue, Callback
 from .reporting import Reporter
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
@@ -52,6 +54,7 @@ class Analytics(MessageCalls):
         timeout: float = 15.0,
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
+        before_send: Hooks = None,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -66,6 +69,7 @@ class Analytics(MessageCalls):
         require("enable", enable, is_bool)
         require("gzip", gzip, is_bool)
         require("error_handler", error_handler, is_optional_callable)
+        require("before_send", before_send, check_hooks)
 
         self.write_key = write_key
         self.host = host
@@ -79,6 +83,8 @@ class Analytics(MessageCalls):
         self.timeout = float(timeout)
         self.gzip = gzip
         self.shutdown_timeout = float(shutdown_timeout)
+        self.before_send = before_send
+        self._chain = MessageChain(build_steps(before_send=before_send))
 
         self._closed = False
         self._queue = BatchQueue(
@@ -140,8 +146,13 @@ class Analytics(MessageCalls):
             raise ClientClosedError("this Analytics client was shut down; create a new one")
         if callback is not None and not callable(callback):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
-        message, payload = build_message(kind, fields)
+        message, payload, drop = self._chain.run(kind, fields)
         message_id: str = message["messageId"]
+        if drop is not None:
+            self._reporter.dropped(
+                [(payload, callback)], drop.reason, [message], log=not drop.expected
+            )
+            return message_id
         if capture.sinks:
             for sink in capture.sinks:
                 # The wire form, decoded: what would be sent, immune to later mutation.

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,6 @@ from urllib.parse import parse_qsl, unquote
 
 from .client import Analytics
 from .handle import RequestAnalytics
-from .ids import uuid4
 from .settings import SegmentSettings
 
 logger = logging.getLogger("segment_web")
@@ -260,7 +260,8 @@ class RequestScope:
         anonymous_id = read_anonymous_id(facts.anonymous_id_cookie)
         self.new_anonymous_id: str | None = None
         if anonymous_id is None:
-            anonymous_id = self.new_anonymous_id = uuid4()
+            # A browser keeps this id for a year: unpredictable, from the OS, unlike message ids.
+            anonymous_id = self.new_anonymous_id = str(uuid.uuid4())
         self.handle = RequestAnalytics(
             client, user_id=user_id, anonymous_id=anonymous_id, context=rules.context(facts)
         )
