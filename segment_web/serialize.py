@@ -270,13 +270,7 @@ def _find_problem(
         for key, item in value.items():
             if not isinstance(key, _SCALARS):
                 return (*path, repr(key)), f"key of type {type(key).__name__} is not a string"
-            found = (
-                _string_problem(key, (*path, key))
-                if isinstance(key, str)
-                else _integer_problem(key, (*path, "<key>"))
-                if isinstance(key, int)
-                else None
-            ) or _find_problem(item, (*path, key), seen, depth + 1)
+            found = _key_problem(key, path) or _find_problem(item, (*path, key), seen, depth + 1)
             if found:
                 return found
         return None
@@ -292,6 +286,16 @@ def _find_problem(
     except Exception as error:  # whatever the value's own methods raise is the answer
         return path, f"a {type(value).__name__} could not be converted: {_describe(error)}"
     return _find_problem(converted, path, seen | {id(value)}, depth + 1)
+
+
+def _key_problem(key: object, path: tuple[object, ...]) -> tuple[tuple[object, ...], str] | None:
+    if isinstance(key, str):
+        return _string_problem(key, (*path, key))
+    if isinstance(key, float) and not math.isfinite(key):
+        return path, f"key {key!r} is not a finite number"
+    if isinstance(key, int) and _integer_problem(key, path):
+        return path, f"key of {key.bit_length()} bits is too long to send"
+    return None
 
 
 def _string_problem(text: str, path: tuple[object, ...]) -> tuple[tuple[object, ...], str] | None:
