@@ -22,7 +22,7 @@ _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 def fast_message_id() -> str:
     """A new message id: a version-4 UUID string, unique but predictable (not a secret)."""
     bits = (_generator.getrandbits(128) & _CLEAR) | _VERSION_4 | _VARIANT_RFC_4122
-    text = f"{bits:032x}"
+    text = bits.to_bytes(16, "big").hex()  # faster than f"{bits:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
