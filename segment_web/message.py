@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from .errors import ValidationError
 from .ids import fast_message_id
@@ -30,7 +30,7 @@ from .version import LIBRARY_NAME, VERSION
 
 MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("identify", "track", "page", "screen", "group", "alias")
-_TYPE_BY_NAME: dict[object, MessageType] = {kind: kind for kind in MESSAGE_TYPES}
+_TYPE_BY_NAME: dict[str, MessageType] = {kind: kind for kind in MESSAGE_TYPES}
 
 MAX_MESSAGE_BYTES = 32 * 1024
 
@@ -60,13 +60,6 @@ _STRING_FIELDS = frozenset({"event", "category", "name", "message_id"})
 _ID_FIELDS = frozenset({"user_id", "anonymous_id", "group_id", "previous_id"})
 
 LIBRARY = {"name": LIBRARY_NAME, "version": VERSION}
-
-
-class BuiltMessage(NamedTuple):
-    """One validated message: the dict as sent and its UTF-8 JSON, encoded once."""
-
-    message: dict[str, Any]
-    payload: bytes
 
 
 def normalize_fields(
@@ -148,10 +141,10 @@ def message_from_wire(message: object) -> dict[str, Any]:
     """
     if not isinstance(message, Mapping):
         raise ValidationError("message", f"must be a mapping, got {_kind_of(message)}")
-    kind = _TYPE_BY_NAME.get(message.get("type"))
+    given = message.get("type")
+    kind = _TYPE_BY_NAME.get(given) if isinstance(given, str) else None
     if kind is None:
-        types = ", ".join(MESSAGE_TYPES)
-        raise ValidationError("type", f"must be one of {types}, got {message.get('type')!r}")
+        raise ValidationError("type", f"must be one of {', '.join(MESSAGE_TYPES)}, got {given!r}")
     fields = {key: value for key, value in message.items() if key != "type"}
     return build_message(kind, normalize_fields(kind, fields, {}))
 

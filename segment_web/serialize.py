@@ -98,9 +98,8 @@ def _make_encode() -> Callable[[Any], str]:
             False,
             False,
         )
-        if "".join(c_encoder({"a": [1.5, None, "é"]}, 0)) != _encoder.encode(
-            {"a": [1.5, None, "é"]}
-        ):
+        probe = {"a": [1.5, None, "é", 10**20]}
+        if "".join(c_encoder(probe, 0)) != _encoder.encode(probe):
             return _encoder.encode
     except Exception:  # another signature in another Python version
         return _encoder.encode
@@ -120,7 +119,8 @@ _encode = _make_encode()
 _KEY_FROM_NON_STRING = re.compile(rb'":(?:(?<=[0-9]":)|(?<="(?:true|null)":)|(?<="false":))')
 _STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"{}[]")
-_STEP = bytes.maketrans(b"{[}]", b"\x02\x02\x00\x00")  # opening +1, closing -1 (minus 1)
+# opening bracket -> 2, closing -> 0: less one, the step up or down in depth
+_STEP = bytes.maketrans(b"{[}]", b"\x02\x02\x00\x00")
 
 
 def encode(value: Any, *, max_depth: int = MAX_DEPTH) -> bytes:

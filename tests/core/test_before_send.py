@@ -141,6 +141,7 @@ def test_a_hook_that_raises_drops_the_message_and_logs_it_the_call_goes_on(
         (lambda m: {k: v for k, v in m.items() if k not in ("userId", "anonymousId")}, "user_id"),
         (lambda m: {**m, "properties": {"blob": "x" * 40_000}}, "properties"),
         (lambda m: {**m, "type": "purchase"}, "type"),
+        (lambda m: {**m, "type": ["track"]}, "type"),
         (lambda m: {**m, "traits": {}}, "traits"),
         (lambda m: "not a message", "before_send"),
     ],
