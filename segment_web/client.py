@@ -13,9 +13,12 @@ from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import Deliverer
 from .errors import ClientClosedError, ValidationError
-from .message import MessageType, build_message, normalize_fields
-from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
+from .message import MessageType, normalize_fields
+from .option_checks import is_int, require
+from .options import require_option
 from .pipeline import CAPTURED, Pipeline
+from .processing import MessageChain, build_steps
+from .processing.before_send import Hooks
 from .queue import Callback
 from .reporting import Reporter
 from .store import MemoryStore
@@ -23,8 +26,8 @@ from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 
 logger = logging.getLogger("segment_web")
 
-# PRODUCT.md: a missing write_key is a ValueError naming it, like an empty one, not the
-# TypeError Python would give; the sentinel lets us say so.
+# A missing write_key is a ValueError naming it, like an empty one, not the TypeError
+# Python would give; the sentinel lets us say so.
 REQUIRED: Any = type("_Required", (), {"__repr__": lambda self: "<missing>"})()
 
 
@@ -32,7 +35,12 @@ class Analytics(MessageCalls):
     """A Segment client with its own queue and delivery thread.
 
     Calls validate and encode the message on the caller's thread, queue it and return
-    in microseconds; a background thread sends batches. See PRODUCT.md for the options.
+    in microseconds; a background thread sends batches. The keyword options, their
+    defaults and checks are the registry in ``segment_web.options`` (the README's
+    "Quick start: the client" table): ``host``, ``flush_at``, ``flush_interval``,
+    ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
+    ``gzip``, ``shutdown_timeout``, ``max_batch_size`` and ``before_send``. A bad value
+    raises ``ValueError`` naming the option.
     """
 
     def __init__(
@@ -50,36 +58,35 @@ class Analytics(MessageCalls):
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
         max_batch_size: int | None = None,
+        before_send: Hooks = None,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
         if not isinstance(write_key, str) or not write_key.strip():
             raise ValueError(f"write_key must be a non-empty string, got {write_key!r}")
-        require("flush_at", flush_at, is_int())  # below 1 becomes 1, as the seed does
-        require("max_queue_size", max_queue_size, is_int(minimum=1))
-        require("max_retries", max_retries, is_int(minimum=0))
-        require("flush_interval", flush_interval, is_seconds(positive=False))
-        require("timeout", timeout, is_seconds(positive=True))
-        require("shutdown_timeout", shutdown_timeout, is_seconds(positive=False))
-        require("enable", enable, is_bool)
-        require("gzip", gzip, is_bool)
-        require("error_handler", error_handler, is_optional_callable)
-        if max_batch_size is not None:
-            require("max_batch_size", max_batch_size, is_int(minimum=max(1, flush_at)))
-
         self.write_key = write_key
         self.host = host
         self.endpoint = batch_endpoint(host)
-        self.flush_at = max(1, flush_at)
-        self.flush_interval = float(flush_interval)
-        self.enable = enable
-        self.error_handler = error_handler
-        self.max_queue_size = max_queue_size
-        self.max_retries = max_retries
-        self.timeout = float(timeout)
-        self.gzip = gzip
-        self.shutdown_timeout = float(shutdown_timeout)
-        self.max_batch_size = self.flush_at if max_batch_size is None else max_batch_size
+        # Each value is checked (and normalised: flush_at below 1 becomes 1) by the one
+        # option registry the adapters' settings also use.
+        self.flush_at: int = require_option("flush_at", flush_at)
+        self.flush_interval = float(require_option("flush_interval", flush_interval))
+        self.enable: bool = require_option("enable", enable)
+        self.error_handler: Callable[[Exception], Any] | None = require_option(
+            "error_handler", error_handler
+        )
+        self.max_queue_size: int = require_option("max_queue_size", max_queue_size)
+        self.max_retries: int = require_option("max_retries", max_retries)
+        self.timeout = float(require_option("timeout", timeout))
+        self.gzip: bool = require_option("gzip", gzip)
+        self.shutdown_timeout = float(require_option("shutdown_timeout", shutdown_timeout))
+        batch_size = require_option("max_batch_size", max_batch_size)
+        if batch_size is None:
+            batch_size = self.flush_at
+        require("max_batch_size", batch_size, is_int(minimum=self.flush_at))
+        self.max_batch_size: int = batch_size
+        self.before_send: Hooks = require_option("before_send", before_send)
+        self._chain = MessageChain(build_steps(before_send=before_send))
 
         self._reporter = Reporter(self, error_handler)
         transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)
@@ -141,8 +148,13 @@ class Analytics(MessageCalls):
             raise ClientClosedError("this Analytics client was shut down; create a new one")
         if callback is not None and not callable(callback):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
-        message, payload = build_message(kind, fields)
+        message, payload, drop = self._chain.run(kind, fields)
         message_id: str = message["messageId"]
+        if drop is not None:
+            self._reporter.dropped(
+                [(payload, callback)], drop.reason, [message], log=not drop.expected
+            )
+            return message_id
         outcome = self._pipeline.accept(payload, callback)
         if outcome is CAPTURED:
             self._capture(message, payload, callback)

@@ -7,6 +7,9 @@ class ValidationError(ValueError):
     """A call's input is unusable; ``field`` names the offending field path."""
 
     def __init__(self, field: str, problem: str) -> None:
+        # A name or value quoted from the input may hold a lone surrogate, which would make
+        # the error itself fail to print or log.
+        field, problem = _printable(field), _printable(problem)
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
@@ -31,3 +34,7 @@ class MessageDropped(Exception):
 
 class ClientClosedError(RuntimeError):
     """The client was shut down and takes no more calls."""
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -75,7 +75,7 @@ def _reset_all_in_forked_child() -> None:
     # Imported here: those modules import the client, which imports this one.
     from . import capture, ids, module_api
 
-    ids._generator.seed()  # else the child would repeat its parent's message ids
+    ids.reseed_after_fork()
     capture._lock = threading.Lock()
     module_api._lock = threading.Lock()
     for pipeline in list(_pipelines):

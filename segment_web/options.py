@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .option_checks import Check, is_bool, is_int, is_optional, is_optional_callable, is_seconds
+from .processing.before_send import check_hooks
 from .transport import DEFAULT_HOST, batch_endpoint
 
 
@@ -87,6 +88,12 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
         is_optional(is_int(minimum=1)),
         "under a backlog a batch may carry up to this many messages (at least flush_at)",
         "flush_at",
+    ),
+    Option(
+        "before_send",
+        None,
+        check_hooks,
+        "fn(message) -> message or None (drop), or a sequence of them, run in order",
     ),
 )
 CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)

@@ -71,9 +71,17 @@ class Reporter:
                 logger.exception("segment_web: the error_handler raised")
 
     def dropped(
-        self, entries: list[Entry], reason: str, messages: list[Mapping[str, Any]] | None = None
+        self,
+        entries: list[Entry],
+        reason: str,
+        messages: list[Mapping[str, Any]] | None = None,
+        *,
+        log: bool = True,
     ) -> None:
-        """Report messages that will never be sent: signal and callback each, log a count."""
+        """Report messages that will never be sent: signal and callback each, log a count.
+
+        ``log=False`` for drops that are no problem (a before_send hook's choice).
+        """
         if not entries:
             return
         batch = Batch([payload for payload, _ in entries])
@@ -86,7 +94,8 @@ class Reporter:
                     reason=reason,
                 )
         self._callbacks(entries, MessageDropped(reason), batch)
-        self._log_drops(len(entries), reason)
+        if log:
+            self._log_drops(len(entries), reason)
 
     def _signal(self, signal: NamedSignal, **kwargs: Any) -> None:
         # A receiver's bug must not skip the callbacks after it, nor reach a caller.

@@ -17,6 +17,7 @@ from typing import Any
 
 from .option_checks import is_bool, is_int, is_optional_callable
 from .options import CLIENT_OPTION_NAMES, CLIENT_OPTIONS, Option, Problem, parse_options
+from .processing.before_send import Hooks
 from .transport import DEFAULT_HOST
 
 # Anchored: a pattern must match the whole path (see request.pages.PageRules).
@@ -134,6 +135,7 @@ class SegmentSettings:
     gzip: bool = _DEFAULTS["gzip"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
     max_batch_size: int | None = _DEFAULTS["max_batch_size"]
+    before_send: Hooks = _DEFAULTS["before_send"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE

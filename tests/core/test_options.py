@@ -107,7 +107,7 @@ def test_flush_at_below_one_becomes_one(make_client: MakeClient, flush_at: int) 
         ("http://127.0.0.1:8123", "http://127.0.0.1:8123/v1/batch"),
         ("http://127.0.0.1:8123/", "http://127.0.0.1:8123/v1/batch"),
         ("http://127.0.0.1:8123/v1", "http://127.0.0.1:8123/v1/batch"),
-        ("127.0.0.1:8123/v1/", "https://127.0.0.1:8123/v1/batch"),
+        ("10.0.0.5:8123/v1/", "https://10.0.0.5:8123/v1/batch"),
         ("https://proxy.example.com/segment/v1/", "https://proxy.example.com/segment/v1/batch"),
         ("https://api.segment.io/v1/batch", "https://api.segment.io/v1/batch"),
     ],
