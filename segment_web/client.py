@@ -10,7 +10,7 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import capture
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
@@ -19,9 +19,13 @@ from .delivery import DeliveryThread
 from .errors import ClientClosedError, DeliveryError, ValidationError
 from .message import MessageType, build_message, normalize_fields
 from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
+from .plan.step import Drop, PlanCheck, PlanMode
 from .queue import BatchQueue, Callback
 from .reporting import Reporter
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+
+if TYPE_CHECKING:
+    from .plan.tracking_plan import TrackingPlan
 
 logger = logging.getLogger("segment_web")
 
@@ -52,6 +56,9 @@ class Analytics(MessageCalls):
         timeout: float = 15.0,
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
+        tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
+        plan_mode: PlanMode = "report",
+        allow_unplanned_events: bool = False,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -66,6 +73,10 @@ class Analytics(MessageCalls):
         require("enable", enable, is_bool)
         require("gzip", gzip, is_bool)
         require("error_handler", error_handler, is_optional_callable)
+        # Checks each built message against the plan on the caller's thread; None: no plan.
+        self._plan_check = PlanCheck.from_options(
+            self, tracking_plan, plan_mode, allow_unplanned_events
+        )
 
         self.write_key = write_key
         self.host = host
@@ -142,6 +153,11 @@ class Analytics(MessageCalls):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
         message, payload = build_message(kind, fields)
         message_id: str = message["messageId"]
+        if self._plan_check is not None:
+            outcome = self._plan_check(message)
+            if isinstance(outcome, Drop):
+                self._reporter.dropped([(payload, callback)], outcome.reason, [message])
+                return message_id
         if capture.sinks:
             for sink in capture.sinks:
                 # The wire form, decoded: what would be sent, immune to later mutation.
