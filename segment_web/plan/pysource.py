@@ -11,6 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 import textwrap
+import unicodedata
 from collections.abc import Iterable
 
 LINE_LENGTH = 88  # ruff's default, shorter than this project's: the output fits both
@@ -18,8 +19,10 @@ LINE_LENGTH = 88  # ruff's default, shorter than this project's: the output fits
 
 def snake_name(text: str) -> str:
     """A Python identifier in snake_case for a property or event name."""
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    # Accents dropped (café -> cafe); orderId -> order_id, HTTPCode -> http_code.
+    name = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([A-Z0-9]+)([A-Z][a-z])", r"\1_\2", name)
     name = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "value"
     if name[0].isdigit():
         name = f"n{name}"
