@@ -101,21 +101,17 @@ class PlanCheck:
 
     def violations(self, message: Mapping[str, Any]) -> list[Violation]:
         """The plan's rules ``message`` breaks, judged on the JSON that would be sent."""
+        allow = self.allow_unplanned_events
         try:
-            found = self.plan.check(message, allow_unplanned_events=self.allow_unplanned_events)
-            if found:
-                # The caller's values may be datetimes, tuples, Decimals… that become
-                # strings, arrays and numbers on the wire: judge what is sent. Only the
-                # rare failing message pays for this second look.
-                found = self.plan.check(
-                    json.loads(encode(message)),
-                    allow_unplanned_events=self.allow_unplanned_events,
-                )
+            if self.plan.follows(message, allow_unplanned_events=allow):
+                return []
+            # The caller's values may be datetimes, tuples, Decimals… that become
+            # strings, arrays and numbers on the wire: what is sent is what is judged.
+            return self.plan.check(json.loads(encode(message)), allow_unplanned_events=allow)
         except Exception:
             # The check must never break a call; a message it cannot judge goes out.
             logger.exception("segment_web: the tracking-plan check failed on a message")
             return []
-        return found
 
     def _report(self, message: Mapping[str, Any], event: str, violations: list[Violation]) -> None:
         if signals.plan_violation.receivers:

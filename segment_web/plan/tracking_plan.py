@@ -23,12 +23,12 @@ import difflib
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .schemas import PlanError, compile_schema, violations_of
+from .schemas import PlanError, compile_schema, quick_check, violations_of
 from .violation import Violation
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class Rule:
     schema: Mapping[str, Any]
     scope: str
     validator: Validator = field(repr=False, compare=False)
+    is_valid: Callable[[Any], bool] = field(repr=False, compare=False)
     description: str = ""
     version: int | None = None
 
@@ -64,14 +65,22 @@ class Rule:
         return found if isinstance(found, Mapping) else {}
 
     def check(self, message: Mapping[str, Any], label: str) -> list[Violation]:
-        field_name = FIELDS_OF.get(str(message.get("type")), "properties")
+        """The violations of ``message``, reported under ``label`` (the event's name)."""
+        instance = self.instance(message)
+        if self.is_valid(instance):
+            return []
+        return violations_of(self.validator, instance, label, self.scope)
+
+    def instance(self, message: Mapping[str, Any]) -> Any:
+        """What this rule's schema describes: the whole message, or one field of it."""
         if self.scope:
-            return violations_of(self.validator, message.get(self.scope) or {}, label, self.scope)
-        if field_name not in message:
-            # An absent properties object is checked as an empty one, so a missing
-            # required property is named rather than the whole object.
-            message = {**message, field_name: {}}
-        return violations_of(self.validator, message, label)
+            return message.get(self.scope) or {}
+        field_name = FIELDS_OF.get(str(message.get("type")), "properties")
+        if field_name in message:
+            return message
+        # An absent properties object is checked as an empty one, so a missing required
+        # property is named rather than the whole object.
+        return {**message, field_name: {}}
 
 
 class TrackingPlan:
@@ -134,23 +143,41 @@ class TrackingPlan:
         ``allow_unplanned_events``. Calls other than track/identify/group, and
         identify/group when the plan has no rules for them, meet only ``global`` rules.
         """
-        kind = message.get("type")
+        label, rules, planned = self._rules_for(message)
         found: list[Violation] = []
+        if not planned and not allow_unplanned_events:
+            found.append(Violation(label, "event", self._unplanned(label)))
+        for rule in rules:
+            found.extend(rule.check(message, label))
+        return found
+
+    def follows(self, message: Mapping[str, Any], *, allow_unplanned_events: bool = False) -> bool:
+        """A quick True when ``message`` certainly follows the plan, as it is given (the
+        compiled check only); False when ``check`` must say why, or that it does."""
+        _, rules, planned = self._rules_for(message)
+        if not planned and not allow_unplanned_events:
+            return False
+        return all(rule.is_valid(rule.instance(message)) for rule in rules)
+
+    def _rules_for(self, message: Mapping[str, Any]) -> tuple[str, list[Rule], bool]:
+        """The message's label (event name or call type), the rules it must meet, and
+        False for a track event the plan does not list."""
+        kind = message.get("type")
         label = str(kind)
+        rules: list[Rule] = []
+        planned = True
         if kind == "track":
             label = str(message.get("event"))
             rule = self.events.get(label)
-            if rule is not None:
-                found.extend(rule.check(message, label))
-            elif not allow_unplanned_events:
-                found.append(Violation(label, "event", self._unplanned(label)))
+            planned = rule is not None
+            rules += [rule] if rule is not None else []
         elif kind == "identify" and self.identify is not None:
-            found.extend(self.identify.check(message, label))
+            rules.append(self.identify)
         elif kind == "group" and self.group is not None:
-            found.extend(self.group.check(message, label))
+            rules.append(self.group)
         if self.global_ is not None:
-            found.extend(self.global_.check(message, label))
-        return found
+            rules.append(self.global_)
+        return label, rules, planned
 
     def _unplanned(self, event: str) -> str:
         text = f"{event!r} is not an event of the tracking plan {self.name!r}"
@@ -222,4 +249,6 @@ def _rule(
     description = described_by.get("description") if isinstance(described_by, Mapping) else None
     if not isinstance(description, str):
         description = ""
-    return Rule(name, schema, scope, validator, description, version)
+    return Rule(
+        name, schema, scope, validator, quick_check(schema, validator), description, version
+    )

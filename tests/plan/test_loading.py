@@ -114,3 +114,25 @@ def test_unreadable_or_invalid_json(tmp_path: Path) -> None:
     broken.write_text('{"rules": ')
     with pytest.raises(PlanError, match=r"broken\.json: not valid JSON"):
         TrackingPlan.load(broken)
+
+
+def test_a_reference_outside_the_plan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"Paid": {"properties": {"x": {"$ref": "http://127.0.0.1:9/s"}}}}))
+    with pytest.raises(PlanError, match=r"'Paid': \$ref 'http://127.0.0.1:9/s' is not in the plan"):
+        TrackingPlan.load(path)
+
+
+def test_newer_drafts_are_checked_too() -> None:
+    plan = TrackingPlan.from_dict(
+        {
+            "Paid": {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "properties": {"pair": {"prefixItems": [{"type": "string"}, {"type": "number"}]}},
+            }
+        }
+    )
+    ok = {"type": "track", "event": "Paid", "properties": {"pair": ["a", 1]}}
+    assert plan.check(ok) == []
+    bad = {"type": "track", "event": "Paid", "properties": {"pair": ["a", "b"]}}
+    assert [str(v) for v in plan.check(bad)] == ["properties.pair.1: 'b' is not of type 'number'"]
