@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args
@@ -125,21 +124,23 @@ class PlanCheck:
 
 
 class _RateLimitedLog:
-    """At most one log line per event per ``LOG_INTERVAL``, counting the ones held back."""
+    """At most one log line per event per ``LOG_INTERVAL``, counting the ones held back.
+
+    No lock: two threads racing may log one line more or count one less, which is
+    harmless, and a lock held by another thread at ``fork()`` would hang the child.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._events: dict[str, tuple[float, int]] = {}  # event -> (last logged, held back)
 
     def warn(self, event: str, violations: list[Violation]) -> None:
         now = time.monotonic()
-        with self._lock:
-            last, held = self._events.get(event, (0.0, 0))
-            if last and now - last < LOG_INTERVAL:
-                self._events[event] = (last, held + 1)
-                return
-            if len(self._events) >= _MAX_LOGGED_EVENTS:
-                self._events.clear()
-            self._events[event] = (now, 0)
+        last, held = self._events.get(event, (0.0, 0))
+        if last and now - last < LOG_INTERVAL:
+            self._events[event] = (last, held + 1)
+            return
+        if len(self._events) >= _MAX_LOGGED_EVENTS:
+            self._events.clear()
+        self._events[event] = (now, 0)
         more = f" ({held} more since the last report)" if held else ""
         logger.warning("segment_web: %s%s", describe(event, violations), more)
