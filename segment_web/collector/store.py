@@ -1,4 +1,10 @@
-"""SQLite storage of received messages: one connection behind a lock, committed per request."""
+"""SQLite storage of received messages: one connection behind a lock, committed per request.
+
+The database runs in WAL mode with ``synchronous=NORMAL``: a commit is a write to the
+log without an fsync (tens of microseconds rather than milliseconds), and what was
+committed survives the collector's exit or crash; only a power cut may lose the last
+moments, which is the right trade for a development tool.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +55,40 @@ def default_db_path() -> Path:
 
 
 @dataclass(frozen=True)
+class EventFilter:
+    """Which events to list, count or delete; unset fields match everything.
+
+    ``type`` is exact; ``event`` (the track event or page/screen name) and ``user``
+    (userId or anonymousId) match when they contain the text, ignoring ASCII case.
+    """
+
+    type: str | None = None
+    event: str | None = None
+    user: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.type or self.event or self.user)
+
+    def sql(self) -> tuple[str, list[str]]:
+        """The ``WHERE`` clause (empty when nothing is filtered) and its parameters."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if self.type:
+            clauses.append("type = ?")
+            params.append(self.type)
+        if self.event:
+            clauses.append(r"event_or_name LIKE ? ESCAPE '\'")
+            params.append(_contains(self.event))
+        if self.user:
+            clauses.append(r"(user_id LIKE ? ESCAPE '\' OR anonymous_id LIKE ? ESCAPE '\')")
+            params += [_contains(self.user)] * 2
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_ALL = EventFilter()
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     """One received message and the columns extracted from it."""
 
@@ -86,6 +126,8 @@ class EventStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error:
             self._db.close()
@@ -111,28 +153,31 @@ class EventStore:
             self._db.execute("COMMIT")
         return len(rows)
 
-    def events(
-        self, *, type: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT
-    ) -> list[StoredEvent]:
-        """Newest first; ``user`` matches userId or anonymousId; ``limit`` is capped at 1000."""
-        where, params = _filters(type, user)
+    def events(self, where: EventFilter = _ALL, *, limit: int = DEFAULT_LIMIT) -> list[StoredEvent]:
+        """Newest first, matching ``where``; ``limit`` is capped at 1000."""
+        clause, params = where.sql()
         limit = max(1, min(limit, MAX_LIMIT))
-        sql = f"SELECT {_COLUMNS} FROM events{where} ORDER BY id DESC LIMIT ?"
+        sql = f"SELECT {_COLUMNS} FROM events{clause} ORDER BY id DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, [*params, limit]).fetchall()
         return [_event(row) for row in rows]
 
-    def count(self, *, type: str | None = None, user: str | None = None) -> int:
-        """How many stored events match the same filters as ``events``."""
-        where, params = _filters(type, user)
+    def count(self, where: EventFilter = _ALL) -> int:
+        """How many stored events match ``where``."""
+        clause, params = where.sql()
         with self._lock:
-            (total,) = self._db.execute(f"SELECT COUNT(*) FROM events{where}", params).fetchone()
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM events{clause}", params).fetchone()
         return int(total)
+
+    def delete(self, where: EventFilter = _ALL) -> int:
+        """Delete the events matching ``where`` (all by default); returns how many."""
+        clause, params = where.sql()
+        with self._lock:
+            return self._db.execute(f"DELETE FROM events{clause}", params).rowcount
 
     def clear(self) -> int:
         """Delete every stored event; returns how many there were."""
-        with self._lock:
-            return self._db.execute("DELETE FROM events").rowcount
+        return self.delete()
 
     def close(self) -> None:
         with self._lock:
@@ -150,16 +195,9 @@ class EventStore:
         self.close()
 
 
-def _filters(type: str | None, user: str | None) -> tuple[str, list[str]]:
-    clauses: list[str] = []
-    params: list[str] = []
-    if type:
-        clauses.append("type = ?")
-        params.append(type)
-    if user:
-        clauses.append("(user_id = ? OR anonymous_id = ?)")
-        params += [user, user]
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+def _contains(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _event(row: tuple[Any, ...]) -> StoredEvent:
