@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,20 @@ def test_newer_drafts_are_checked_too() -> None:
     assert plan.check(ok) == []
     bad = {"type": "track", "event": "Paid", "properties": {"pair": ["a", "b"]}}
     assert [str(v) for v in plan.check(bad)] == ["properties.pair.1: 'b' is not of type 'number'"]
+
+
+def test_without_the_extra_the_error_says_what_to_install() -> None:
+    # As a user without `segment-web[plan]` would run it: jsonschema not importable.
+    script = (
+        "import sys; sys.modules['jsonschema'] = None\n"
+        "from segment_web import Analytics\n"
+        "Analytics('key', enable=False)  # no plan: jsonschema is not needed\n"
+        f"Analytics('key', enable=False, tracking_plan={str(SHOP_PLAN)!r})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ImportError: tracking plans need the jsonschema package: pip install 'segment-web[plan]'"
+    )
