@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -122,7 +122,9 @@ class _Endpoints:
         logger.info("deleted %d event(s)%s", deleted, "" if where.is_empty() else f" ({where})")
         return json_response(200, {"success": True, "deleted": deleted})
 
-    def tracking(self, kind: str | None) -> Any:
+    def tracking(self, kind: str | None) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint for ``/v1/{kind}``, or ``/v1/batch`` when ``kind`` is None."""
+
         async def receive(request: Request) -> Response:
             return await self._receive(request, kind)
 
