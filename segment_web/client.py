@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import capture, lifecycle
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
@@ -17,12 +18,16 @@ from .message import MessageType, normalize_fields
 from .option_checks import is_int, require
 from .options import require_option
 from .pipeline import CAPTURED, Pipeline
+from .plan.step import PlanCheck, PlanMode
 from .processing import MessageChain, build_steps
 from .processing.before_send import Hooks
 from .queue import Callback
 from .reporting import Reporter
 from .store import MemoryStore
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+
+if TYPE_CHECKING:
+    from .plan.tracking_plan import TrackingPlan
 
 logger = logging.getLogger("segment_web")
 
@@ -39,8 +44,9 @@ class Analytics(MessageCalls):
     defaults and checks are the registry in ``segment_web.options`` (the README's
     "Quick start: the client" table): ``host``, ``flush_at``, ``flush_interval``,
     ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
-    ``gzip``, ``shutdown_timeout``, ``max_batch_size`` and ``before_send``. A bad value
-    raises ``ValueError`` naming the option.
+    ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
+    ``tracking_plan``, ``plan_mode`` and ``allow_unplanned_events``. A bad value raises
+    ``ValueError`` naming the option.
     """
 
     def __init__(
@@ -59,6 +65,9 @@ class Analytics(MessageCalls):
         shutdown_timeout: float = 5.0,
         max_batch_size: int | None = None,
         before_send: Hooks = None,
+        tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
+        plan_mode: PlanMode = "report",
+        allow_unplanned_events: bool = False,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -86,7 +95,13 @@ class Analytics(MessageCalls):
         require("max_batch_size", batch_size, is_int(minimum=self.flush_at))
         self.max_batch_size: int = batch_size
         self.before_send: Hooks = require_option("before_send", before_send)
-        self._chain = MessageChain(build_steps(before_send=before_send))
+        plan_check = PlanCheck.from_options(
+            self,
+            require_option("tracking_plan", tracking_plan),
+            require_option("plan_mode", plan_mode),
+            require_option("allow_unplanned_events", allow_unplanned_events),
+        )
+        self._chain = MessageChain(build_steps(before_send=before_send, plan_check=plan_check))
 
         self._reporter = Reporter(self, error_handler)
         transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)

@@ -10,6 +10,7 @@ documentation tables are generated from ``OPTIONS`` by ``options_table``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 
 from .option_checks import is_bool, is_int, is_optional_callable
 from .options import CLIENT_OPTION_NAMES, CLIENT_OPTIONS, Option, Problem, parse_options
+from .plan.step import PlanMode
+from .plan.tracking_plan import TrackingPlan
 from .processing.before_send import Hooks
 from .transport import DEFAULT_HOST
 
@@ -136,6 +139,9 @@ class SegmentSettings:
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
     max_batch_size: int | None = _DEFAULTS["max_batch_size"]
     before_send: Hooks = _DEFAULTS["before_send"]
+    tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
+    plan_mode: PlanMode = _DEFAULTS["plan_mode"]
+    allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE

@@ -19,11 +19,15 @@ callback has run, on the calling thread, before the call returns.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import capture
+
+if TYPE_CHECKING:
+    from .plan import TrackingPlan
 
 
 class CapturedEvents(list[dict[str, Any]]):
@@ -46,6 +50,14 @@ class CapturedEvents(list[dict[str, Any]]):
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         """The captured track calls, or only those of event ``name``."""
         return [m for m in self.of_type("track") if name is None or m.get("event") == name]
+
+    def assert_valid(
+        self, plan: TrackingPlan | str | os.PathLike[str], *, allow_unplanned_events: bool = False
+    ) -> None:
+        """Fail, listing every broken rule, unless each captured message follows ``plan``."""
+        from .plan.testing import assert_messages_follow
+
+        assert_messages_follow(list(self), plan, allow_unplanned_events=allow_unplanned_events)
 
 
 class capture_events:  # lower case: used like a function, as a context manager

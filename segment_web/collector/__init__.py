@@ -29,6 +29,10 @@ Endpoints:
 - ``DELETE /api/events?type=&event=&user=``: deletes the events those filters select
   (all without filters); answers ``{"success": true, "deleted": N}``.
 
+With ``--plan plan.json`` (the ``plan`` extra) each stored event lists the rules of that
+tracking plan it breaks: the page marks it and shows why, and ``GET /api/events`` gives
+each event's ``violations`` and filters on them with ``violations=1`` (or ``0``).
+
 Requests must name ``localhost``, an IP address or a name given with ``--allow-host`` in
 their ``Host`` header, so a web page cannot reach the collector through DNS rebinding.
 

@@ -28,6 +28,9 @@ JSON API (what the page uses):
       stored events, newest first: {"events": [...], "total": N}. type is exact;
       event (event or page name) and user (userId or anonymousId) match when they
       contain the text; limit is 100 by default, at most 1000.
+      With --plan: each event lists its "violations" (path and rule), "plan" names
+      the plan, and violations=1 keeps the events that break it (violations=0: the
+      others), here and in DELETE.
   DELETE /api/events?type=&event=&user=
       deletes the events those filters select (every event without filters):
       {"success": true, "deleted": N}.
@@ -46,6 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from .app import Collector
 
+    plan = None
+    if args.plan is not None:
+        try:
+            from .violations import PlanFlags
+
+            plan = PlanFlags(args.plan, allow_unplanned_events=args.allow_unplanned_events)
+        except (ImportError, ValueError) as error:  # no [plan] extra; a malformed plan
+            print(f"error: --plan: {error}", file=sys.stderr)
+            return EXIT_USAGE
     if not args.quiet:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
@@ -56,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         write_key=args.write_key,
         allowed_hosts=args.allow_host,
+        plan=plan,
     )
     try:
         collector.open()
@@ -83,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     client_key = args.write_key or "any-key"
     print(f"segment_web collector listening on {collector.url}  ({key_note})", flush=True)
     print(f"  database: {collector.db_path}", flush=True)
+    if plan is not None:
+        print(f"  plan:     {plan.plan.name} ({len(plan.plan.events)} events)", flush=True)
     print(f"  client:   Analytics({client_key!r}, host={collector.url!r}, flush_at=1)", flush=True)
     print("  Ctrl-C to stop", flush=True)
     try:
@@ -122,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="also answer requests for this Host name (repeatable) "
         "[only localhost and IP addresses]",
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="flag each event that breaks this tracking plan (needs the plan extra)",
+    )
+    parser.add_argument(
+        "--allow-unplanned-events",
+        action="store_true",
+        help="with --plan: events the plan does not list are not flagged",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each received message")
     return parser

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from .extra import require_collector_extra
 
@@ -22,6 +23,9 @@ from .server import bind, uvicorn_server  # noqa: E402
 from .store import DEFAULT_LIMIT, EventFilter, EventStore, StoredEvent, default_db_path  # noqa: E402
 from .web import create_app  # noqa: E402
 
+if TYPE_CHECKING:
+    from .violations import PlanFlags
+
 DEFAULT_READ_TIMEOUT = 10.0
 _START_SECONDS = 10.0
 
@@ -32,7 +36,9 @@ class Collector:
     ``db_path`` defaults to ``default_db_path()``; ``port=0`` picks a free port. With
     ``write_key`` set, only that key is accepted. Requests must name ``localhost``, an
     IP address or one of ``allowed_hosts`` in their ``Host`` header (a guard against DNS
-    rebinding), and arrive whole within ``read_timeout`` seconds.
+    rebinding), and arrive whole within ``read_timeout`` seconds. With ``plan``
+    (``segment_web.collector.violations.PlanFlags``, the ``plan`` extra), each message is
+    stored with what it breaks in that tracking plan.
 
     ``start()`` serves on a background thread and returns; ``serve_forever()`` blocks
     the calling thread until ``stop()`` or Ctrl-C; ``stop()`` ends either. As a context
@@ -48,6 +54,7 @@ class Collector:
         write_key: str | None = None,
         allowed_hosts: Iterable[str] = (),
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        plan: PlanFlags | None = None,
     ) -> None:
         if write_key is not None and not write_key:
             raise ValueError("write_key must be a non-empty string or None (accept any key)")
@@ -60,6 +67,7 @@ class Collector:
         self.write_key = write_key
         self.allowed_hosts = tuple(allowed_hosts)
         self.read_timeout = read_timeout
+        self.plan = plan
         self._requested_port = port
         self._store: EventStore | None = None
         self._socket: socket.socket | None = None
@@ -87,6 +95,7 @@ class Collector:
                 self.store,
                 write_key=self.write_key,
                 hosts=HostRule(self.host, self.allowed_hosts),
+                plan=self.plan,
             )
             server = uvicorn_server(app, self.read_timeout)
             finished = threading.Event()

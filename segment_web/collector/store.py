@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,15 +34,20 @@ CREATE TABLE IF NOT EXISTS events (
     anonymous_id  TEXT,
     timestamp     TEXT,
     message_id    TEXT,
-    message       TEXT NOT NULL
+    message       TEXT NOT NULL,
+    violations    TEXT
 );
 CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
 CREATE INDEX IF NOT EXISTS events_user_id ON events (user_id, id);
 CREATE INDEX IF NOT EXISTS events_anonymous_id ON events (anonymous_id, id);
 """
 _COLUMNS = (
-    "id, received_at, write_key, type, event_or_name, user_id, anonymous_id, timestamp, message"
+    "id, received_at, write_key, type, event_or_name, user_id, anonymous_id, timestamp, message,"
+    " violations"
 )
+# Databases made before tracking plans: the column is added when opened. NULL means the
+# message was not judged (no --plan); '[]' that it follows the plan.
+_ADD_VIOLATIONS = "ALTER TABLE events ADD COLUMN violations TEXT"
 
 
 def default_db_path() -> Path:
@@ -65,9 +70,10 @@ class EventFilter:
     type: str | None = None
     event: str | None = None
     user: str | None = None
+    violations: bool | None = None  # True: only those breaking the plan; False: only the others
 
     def is_empty(self) -> bool:
-        return not (self.type or self.event or self.user)
+        return not (self.type or self.event or self.user) and self.violations is None
 
     def sql(self) -> tuple[str, list[str]]:
         """The ``WHERE`` clause (empty when nothing is filtered) and its parameters."""
@@ -82,6 +88,8 @@ class EventFilter:
         if self.user:
             clauses.append(r"(user_id LIKE ? ESCAPE '\' OR anonymous_id LIKE ? ESCAPE '\')")
             params += [_contains(self.user)] * 2
+        if self.violations is not None:
+            clauses.append("violations != '[]'" if self.violations else "violations = '[]'")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -101,6 +109,7 @@ class StoredEvent:
     anonymous_id: str | None
     timestamp: str | None
     message: dict[str, Any]
+    violations: list[dict[str, str]] | None = None  # None: not judged against a plan
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``GET /api/events`` returns for this event."""
@@ -114,6 +123,7 @@ class StoredEvent:
             "anonymous_id": self.anonymous_id,
             "timestamp": self.timestamp,
             "message": self.message,
+            "violations": self.violations,
         }
 
 
@@ -129,22 +139,37 @@ class EventStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+            if "violations" not in columns:
+                self._db.execute(_ADD_VIOLATIONS)
         except sqlite3.Error:
             self._db.close()
             raise
 
     def add(
-        self, messages: Iterable[Mapping[str, Any]], *, write_key: str, received_at: str
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        write_key: str,
+        received_at: str,
+        violations: Sequence[list[dict[str, str]]] | None = None,
     ) -> int:
-        """Store ``messages`` in one transaction, committed before returning; returns the count."""
+        """Store ``messages`` in one transaction, committed before returning; returns the count.
+
+        ``violations``, one list per message, are what a tracking plan found wrong.
+        """
         rows = [_row(message, write_key, received_at) for message in messages]
+        if violations is not None:
+            rows = [(*row, json.dumps(found)) for row, found in zip(rows, violations, strict=True)]
+        else:
+            rows = [(*row, None) for row in rows]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
                     "INSERT INTO events (received_at, write_key, type, event_or_name, user_id,"
-                    " anonymous_id, timestamp, message_id, message)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " anonymous_id, timestamp, message_id, message, violations)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             except BaseException:
@@ -201,7 +226,7 @@ def _contains(text: str) -> str:
 
 
 def _event(row: tuple[Any, ...]) -> StoredEvent:
-    id, received_at, write_key, kind, label, user_id, anonymous_id, timestamp, message = row
+    id, received_at, write_key, kind, label, user_id, anonymous_id, timestamp, message, found = row
     return StoredEvent(
         id=id,
         received_at=received_at,
@@ -212,6 +237,7 @@ def _event(row: tuple[Any, ...]) -> StoredEvent:
         anonymous_id=anonymous_id,
         timestamp=timestamp,
         message=json.loads(message),
+        violations=None if found is None else json.loads(found),
     )
 
 

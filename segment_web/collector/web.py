@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,9 @@ from .intake import (
 from .page import page_html
 from .store import DEFAULT_LIMIT, EventFilter, EventStore
 
+if TYPE_CHECKING:
+    from .violations import PlanFlags
+
 logger = logging.getLogger("segment_web.collector")
 
 # A gzip body is at most a little larger than what it holds; beyond this it is over the
@@ -51,11 +54,19 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _FILTER_PARAMS = ("type", "event", "user")
+_VIOLATIONS = {"": None, "1": True, "true": True, "0": False, "false": False}
 
 
-def create_app(store: EventStore, *, write_key: str | None, hosts: HostRule) -> ASGIApp:
-    """The collector as an ASGI app over ``store``; see the module docstring."""
-    endpoints = _Endpoints(store, write_key)
+def create_app(
+    store: EventStore,
+    *,
+    write_key: str | None,
+    hosts: HostRule,
+    plan: PlanFlags | None = None,
+) -> ASGIApp:
+    """The collector as an ASGI app over ``store``; see the module docstring. With
+    ``plan``, each received message is stored with its violations of that plan."""
+    endpoints = _Endpoints(store, write_key, plan)
     routes = [
         Route("/", endpoints.page, methods=["GET"]),
         Route("/index.html", endpoints.page, methods=["GET"]),
@@ -78,9 +89,10 @@ def create_app(store: EventStore, *, write_key: str | None, hosts: HostRule) -> 
 
 
 class _Endpoints:
-    def __init__(self, store: EventStore, write_key: str | None) -> None:
+    def __init__(self, store: EventStore, write_key: str | None, plan: PlanFlags | None) -> None:
         self.store = store
         self.write_key = write_key
+        self.plan = plan
 
     async def page(self, request: Request) -> Response:
         headers = {**_PAGE_HEADERS, "Cache-Control": "no-store"}
@@ -97,6 +109,7 @@ class _Endpoints:
             return {
                 "events": [event.to_json() for event in events],
                 "total": self.store.count(where),
+                "plan": None if self.plan is None else self.plan.describe(),
             }
 
         return json_response(200, await run_in_threadpool(query))
@@ -123,9 +136,22 @@ class _Endpoints:
         raw = await _read_body(request)
         body = parse_json(decode_body(raw, request.headers.get("Content-Encoding")))
         messages = batch_messages(body) if kind is None else [single_message(kind, body)]
-        await run_in_threadpool(self.store.add, messages, write_key=write_key, received_at=_now())
-        for message in messages:
-            logger.info("%s", describe(message))
+        received_at = _now()
+
+        def judge_and_store() -> list[list[dict[str, str]]] | None:
+            # Off the event loop: judging a large batch against a plan takes a while.
+            flags = None if self.plan is None else [self.plan.flags(m) for m in messages]
+            self.store.add(messages, write_key=write_key, received_at=received_at, violations=flags)
+            return flags
+
+        flags = await run_in_threadpool(judge_and_store)
+        for index, message in enumerate(messages):
+            found = flags[index] if flags else []
+            if found:
+                broken = "; ".join(f"{flag['path']}: {flag['rule']}" for flag in found)
+                logger.warning("%s  violates the plan: %s", describe(message), broken)
+            else:
+                logger.info("%s", describe(message))
         return json_response(200, {"success": True})
 
 
@@ -218,7 +244,15 @@ def _filter(request: Request) -> EventFilter:
     kind = values["type"]
     if kind and kind not in MESSAGE_TYPES:
         raise RequestError(400, f"type must be one of {', '.join(MESSAGE_TYPES)}, got {kind!r}")
-    return EventFilter(type=kind, event=values["event"], user=values["user"])
+    text = (params.get("violations") or "").strip().lower()
+    if text not in _VIOLATIONS:
+        raise RequestError(
+            400,
+            "violations must be 1 (only events breaking the plan) or 0 (only the others), "
+            f"got {params.get('violations')!r}",
+        )
+    violations = _VIOLATIONS[text]
+    return EventFilter(type=kind, event=values["event"], user=values["user"], violations=violations)
 
 
 def _limit(text: str | None) -> int:

@@ -16,23 +16,28 @@ from .step import Drop, Step
 Processed = tuple[dict[str, Any], bytes, "Drop | None"]
 
 
-def build_steps(*, before_send: Hooks = None) -> tuple[Step, ...]:
+def build_steps(*, before_send: Hooks = None, plan_check: Step | None = None) -> tuple[Step, ...]:
     """The configured steps, in the order they run.
 
     ``before_send`` first, so the user's hooks see the message as the caller made it;
-    privacy masking and tracking-plan checks come after it, so what they enforce holds
-    for whatever a hook returned.
+    the tracking-plan check after it, so what it judges is what would be sent.
     """
     steps: list[Step] = []
     hooks = as_hook_list(before_send)
     if hooks:
         steps.append(BeforeSend(hooks))
+    if plan_check is not None:
+        steps.append(plan_check)
     return tuple(steps)
 
 
 class MessageChain:
     def __init__(self, steps: Sequence[Step] = ()) -> None:
         self.steps = tuple(steps)
+        # Steps that only judge a message (``read_only = True``) can see the built dict:
+        # without a step that may change it, the message is encoded once, not decoded
+        # and encoded again.
+        self._judges_only = all(getattr(step, "read_only", False) for step in self.steps)
 
     def run(self, kind: MessageType, fields: Mapping[str, Any]) -> Processed:
         """Build, validate, process and encode one message; ``ValidationError`` if unusable.
@@ -42,6 +47,12 @@ class MessageChain:
         message = build_message(kind, fields)
         payload = encode_message(message)
         if not self.steps:
+            return message, payload, None
+        if self._judges_only:
+            for step in self.steps:
+                verdict = step(message)
+                if isinstance(verdict, Drop):
+                    return message, payload, verdict
             return message, payload, None
         # The steps work on a fresh copy decoded from the JSON: values exactly as they go
         # on the wire, and nothing a step changes can reach the caller's own dicts.

@@ -20,4 +20,7 @@ class Drop(NamedTuple):
 
 # A step gets the message as it will go on the wire (a dict of JSON values with the
 # spec's camelCase keys, its own copy) and returns it, a changed or new one, or a Drop.
+# A step that never changes the message sets ``read_only = True`` on itself: when every
+# step does, they get the built message itself (its values not yet made JSON: datetimes,
+# Decimals…) and the message is encoded only once.
 Step = Callable[[dict[str, Any]], "dict[str, Any] | Drop"]
