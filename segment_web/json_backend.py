@@ -45,8 +45,10 @@ FastEncode = Callable[[Any], "bytes | None"]
 # first and a look-behind: the scan runs at C speed, where "[0-9]e-" would not.)
 _SMALL_EXPONENT = re.compile(rb"e-(?<=[0-9]e-)")
 # json.loads keeps integers of any size; orjson.loads turns those beyond 64 bits into
-# floats. Twenty digits in a row is where that can start.
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+# floats. Twenty digits in a row is where that can start. (Found by mapping every digit
+# to "0" and looking for twenty zeros: two C loops, where a regex would step per byte.)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
 
 
 # Floats at the edges of each notation: orjson before 3.11.7 wrote 1e16 as "1e16", where
@@ -84,6 +86,6 @@ def fast_encoder(
 
 def loads(payload: bytes) -> Any:
     """The value of a payload this package encoded, as ``json.loads`` reads it."""
-    if orjson is not None and not _LONG_NUMBER.search(payload):
+    if orjson is not None and _TWENTY_DIGITS not in payload.translate(_DIGITS_AS_ZERO):
         return orjson.loads(payload)
     return json.loads(payload)
