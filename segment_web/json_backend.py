@@ -41,9 +41,10 @@ BACKEND = "orjson" if orjson is not None else "json"
 FastEncode = Callable[[Any], "bytes | None"]
 
 # Floats whose text differs between the two encoders all have a magnitude below 1e-4,
-# and orjson writes each of them with a digit then "e-", or as "0.0000…". (A literal
-# first and a look-behind: the scan runs at C speed, where "[0-9]e-" would not.)
-_SMALL_EXPONENT = re.compile(rb"e-(?<=[0-9]e-)")
+# and orjson writes each of them as "<digit>e-<digits>" ending where the number ends (at
+# ",", "]" or "}"), or as "0.0000…". The end matters: a messageId's "…4e-3b44-…" is
+# not a number. (A literal first, then look-arounds: the scan runs at C speed.)
+_SMALL_EXPONENT = re.compile(rb"e-(?<=[0-9]e-)[0-9]+(?:[,\]}]|\Z)")
 # json.loads keeps integers of any size; orjson.loads turns those beyond 64 bits into
 # floats. Twenty digits in a row is where that can start. (Found by mapping every digit
 # to "0" and looking for twenty zeros: two C loops, where a regex would step per byte.)

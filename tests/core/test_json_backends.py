@@ -173,8 +173,15 @@ def test_orjson_encodes_the_common_message_itself() -> None:
     message = message_with(
         {"revenue": 129.99, "tags": ["a"], "at": dt.datetime(2024, 1, 1), "ok": True}
     )
+    # "4e-3" in an id is not a number written with an exponent
+    message["messageId"] = "b73d844e-3b44-466d-a002-c5bdaf67cea1"
     assert serialize._fast_encode is not None
     assert serialize._fast_encode(message) is not None
+
+
+@pytest.mark.parametrize("number", [1e-7, 2.5e-300, 1e-5])
+def test_a_small_float_alone_is_encoded_alike(number: float) -> None:
+    assert serialize.encode(number) == json.dumps(number).encode()
 
 
 @pytest.mark.parametrize("backend", ["orjson", "json"])
