@@ -10,6 +10,8 @@ SECTIONS = (
     ("django", "python -m benchmarks.django.run"),
     ("flask", "python -m benchmarks.flask.run"),
     ("asgi", "python -m benchmarks.asgi.run"),
+    ("asgi_loop_lag", "python -m benchmarks.asgi.loop_lag"),
+    ("plan", "python -m benchmarks.plan.run"),
 )
 INTRO = """# Benchmarks
 
@@ -21,8 +23,11 @@ is assembled from those files by `benchmarks/report.py`. All traffic stays on 12
   against one local server: a burst of `track()` calls, end-to-end delivery, an outage,
   shutdown, and the ceiling of any `requests`-based client. Targets are ratios to
   `segment-analytics-python` in the same run.
-- **django**, **flask**, **asgi**: what each adapter adds to a request, with and without
-  it in one run (target: under 50 µs at the median).
+- **django**, **flask**, **asgi**: what each adapter adds to a request as the server
+  feels it (every thread, the delivery of the request's own events included), for an
+  HTML page with its automatic page call and a JSON endpoint that tracks one event
+  (target: under 50 µs added, wall and CPU). The method is in
+  `benchmarks/adapter_bench.py`.
 """
 
 
