@@ -78,7 +78,10 @@ def fast_encoder(
             return None
         if small_exponent(payload) is not None or b"0.0000" in payload:
             return None
-        return payload
+        # orjson's bytes keep the buffer it wrote into (4 KB and up) however short the
+        # JSON: stored for delivery, 10,000 messages held 39 MB instead of 5. A copy has
+        # its own size.
+        return memoryview(payload).tobytes()
 
     if any(encode([number]) not in (None, reference([number])) for number in _PROBE):
         return None

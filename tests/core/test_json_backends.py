@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import tracemalloc
 import uuid
 import zoneinfo
 from collections.abc import Iterator
@@ -247,3 +248,18 @@ def test_the_wire_bytes_reach_the_server_alike(
     )
     assert fast == standard
     assert json.loads(fast)[0]["properties"]["nan"] is None
+
+
+def test_stored_payloads_are_no_larger_than_their_json() -> None:
+    """orjson's bytes keep their 4 KB buffer; a queue of them must not (10,000 = 40 MB)."""
+    message = message_with({"n": 1})
+    size = len(serialize.encode(message))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [serialize.encode(message) for _ in range(2000)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == 2000
+    assert grown < 2000 * (size + 200)
