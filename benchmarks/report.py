@@ -6,6 +6,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = (
+    ("summary", ""),
     ("core", "python -m benchmarks.core.run"),
     ("django", "python -m benchmarks.django.run"),
     ("flask", "python -m benchmarks.flask.run"),
@@ -40,7 +41,8 @@ def main() -> None:
         text = result.read_text(encoding="utf-8").strip()
         # Each result starts with its own "# Title": demote every heading one level.
         lines = [f"#{line}" if line.startswith("#") else line for line in text.splitlines()]
-        parts.append("\n".join(lines) + f"\n\nRun: `{command}`\n")
+        run = f"\n\nRun: `{command}`\n" if command else "\n"
+        parts.append("\n".join(lines) + run)
     (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")
 
 
