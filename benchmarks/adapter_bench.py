@@ -34,6 +34,7 @@ request, none for a bare one, and no duplicate.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -246,6 +247,61 @@ def write(path: Path, text: str, verdicts: list[tuple[str, bool]]) -> None:
     print(text)
     for name, ok in verdicts:
         print(f"{'MET   ' if ok else 'MISSED'} {name}")
+
+
+def sync_run_block(gets: dict[str, Callable[[str], Any]]) -> RunBlock:
+    """A ``RunBlock`` for a test client: ``gets[variant](path)`` returns a response with a
+    ``status_code``."""
+
+    def run_block(variant: str, path: str, n: int, walls: list[int]) -> None:
+        get, clock, record = gets[variant], time.perf_counter_ns, walls.append
+        for _ in range(n):
+            start = clock()
+            response = get(path)
+            record(clock() - start)
+            if response.status_code != 200:
+                raise RuntimeError(f"{variant} {path}: HTTP {response.status_code}")
+
+    return run_block
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One framework's benchmark: what the report says about it, where it goes."""
+
+    title: str
+    versions: str
+    method: str
+    results: Path
+
+
+# setup(sink) -> (run_block, flush of the segment variant's client)
+Setup = Callable[[Sink], tuple[RunBlock, Callable[[], object]]]
+
+
+def main(subject: Subject, setup: Setup, argv: list[str] | None = None) -> None:
+    """Parse the command line, measure, write the report (``--rounds``, ``--out``)."""
+    parser = argparse.ArgumentParser(description=subject.title)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--out", type=Path, default=subject.results)
+    args = parser.parse_args(argv)
+    began = time.monotonic()
+    sink = Sink()
+    try:
+        run_block, flush = setup(sink)
+        series, failures = measure(run_block, sink, flush, args.rounds)
+    finally:
+        sink.close()
+    text, verdicts = report(
+        subject.title,
+        subject.versions,
+        subject.method,
+        series,
+        failures,
+        time.monotonic() - began,
+        args.rounds,
+    )
+    write(args.out, text, verdicts)
 
 
 def cart_properties() -> dict[str, Any]:

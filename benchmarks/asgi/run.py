@@ -12,9 +12,9 @@ wrapped in ``SegmentMiddleware``, with a returning browser's headers from the tr
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -85,57 +85,39 @@ class Responses:
             self.status = message["status"]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=bench.ROUNDS)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    began = time.monotonic()
-    sink = bench.Sink()
+def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
     loop = asyncio.new_event_loop()
-    try:
-        wrapped = SegmentMiddleware(
-            build_app(), write_key="bench", host=sink.url, flush_at=bench.FLUSH_AT
-        )
-        apps: dict[str, Any] = {"bare": build_app(), "segment": wrapped}
-        scopes = {endpoint.path: scope_for(endpoint.path) for endpoint in bench.ENDPOINTS}
-        responses = Responses()
-
-        async def block(variant: str, path: str, n: int, walls: list[int]) -> None:
-            app, template, clock, record = (
-                apps[variant],
-                scopes[path],
-                time.perf_counter_ns,
-                walls.append,
-            )
-            for _ in range(n):
-                scope = {**template, "state": {}}
-                start = clock()
-                await app(scope, _receive, responses)
-                record(clock() - start)
-                if responses.status != 200:
-                    raise RuntimeError(f"{variant} {path}: HTTP {responses.status}")
-
-        def run_block(variant: str, path: str, n: int, walls: list[int]) -> None:
-            loop.run_until_complete(block(variant, path, n, walls))
-
-        client = wrapped.integration.client
-        series, failures = bench.measure(run_block, sink, client.flush, args.rounds)
-    finally:
-        loop.close()
-        sink.close()
-    text, verdicts = bench.report(
-        "ASGI middleware: added cost per request (Starlette)",
-        f"Starlette {version('starlette')}, segment_web {segment_web.__version__}",
-        "`await app(scope, receive, send)` on a Starlette app, bare or wrapped in "
-        "`SegmentMiddleware`, a block of requests per run of the event loop",
-        series,
-        failures,
-        time.monotonic() - began,
-        args.rounds,
+    wrapped = SegmentMiddleware(
+        build_app(), write_key="bench", host=sink.url, flush_at=bench.FLUSH_AT
     )
-    bench.write(args.out, text, verdicts)
+    apps: dict[str, Any] = {"bare": build_app(), "segment": wrapped}
+    scopes = {endpoint.path: scope_for(endpoint.path) for endpoint in bench.ENDPOINTS}
+    responses = Responses()
 
+    async def block(variant: str, path: str, n: int, walls: list[int]) -> None:
+        app, template = apps[variant], scopes[path]
+        clock, record = time.perf_counter_ns, walls.append
+        for _ in range(n):
+            scope = {**template, "state": {}}
+            start = clock()
+            await app(scope, _receive, responses)
+            record(clock() - start)
+            if responses.status != 200:
+                raise RuntimeError(f"{variant} {path}: HTTP {responses.status}")
+
+    def run_block(variant: str, path: str, n: int, walls: list[int]) -> None:
+        loop.run_until_complete(block(variant, path, n, walls))
+
+    return run_block, wrapped.integration.client.flush
+
+
+SUBJECT = bench.Subject(
+    "ASGI middleware: added cost per request (Starlette)",
+    f"Starlette {version('starlette')}, segment_web {segment_web.__version__}",
+    "`await app(scope, receive, send)` on a Starlette app, bare or wrapped in "
+    "`SegmentMiddleware`, a block of requests per run of the event loop",
+    RESULTS,
+)
 
 if __name__ == "__main__":
-    main()
+    bench.main(SUBJECT, setup)

@@ -11,8 +11,7 @@ after every block, the checks) is ``benchmarks/adapter_bench.py``'s. The table g
 
 from __future__ import annotations
 
-import argparse
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import django
@@ -48,59 +47,36 @@ def configure(host: str) -> None:
     django.setup()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=bench.ROUNDS)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    began = time.monotonic()
-    sink = bench.Sink()
-    try:
-        configure(sink.url)
-        from django.test import Client
-        from django.test.utils import override_settings
+def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
+    configure(sink.url)
+    from django.test import Client
+    from django.test.utils import override_settings
 
-        from segment_web.django import get_integration
+    from segment_web.django import get_integration
 
-        chains = {
-            "bare": BASE_MIDDLEWARE,
-            "segment": [*BASE_MIDDLEWARE, "segment_web.django.SegmentMiddleware"],
-        }
-        headers = {name.lower(): value for name, value in bench.BROWSER_HEADERS.items()}
-        clients: dict[str, Client] = {}
-        for variant, middleware in chains.items():
-            client = Client(headers=headers)
-            with override_settings(MIDDLEWARE=middleware):
-                client.get("/api/cart")  # the handler builds its middleware chain now
-            clients[variant] = client
-        bench.Sink.wait(sink, 1)  # that first request's track, sent at once
+    chains = {
+        "bare": BASE_MIDDLEWARE,
+        "segment": [*BASE_MIDDLEWARE, "segment_web.django.SegmentMiddleware"],
+    }
+    headers = {name.lower(): value for name, value in bench.BROWSER_HEADERS.items()}
+    gets = {}
+    for variant, middleware in chains.items():
+        client = Client(headers=headers)
+        with override_settings(MIDDLEWARE=middleware):
+            client.get("/api/cart")  # the handler builds its middleware chain now
+        gets[variant] = client.get
+    sink.wait(1)  # that first request's track, sent at once
+    return bench.sync_run_block(gets), get_integration().client.flush
 
-        def run_block(variant: str, path: str, n: int, walls: list[int]) -> None:
-            get, clock, record = clients[variant].get, time.perf_counter_ns, walls.append
-            for _ in range(n):
-                start = clock()
-                response = get(path)
-                record(clock() - start)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{variant} {path}: HTTP {response.status_code}")
 
-        client = get_integration().client
-        series, failures = bench.measure(run_block, sink, client.flush, args.rounds)
-    finally:
-        sink.close()
-    text, verdicts = bench.report(
-        "Django adapter: added cost per request (SegmentMiddleware)",
-        f"Django {django.get_version()}, segment_web {segment_web.__version__}",
-        "`django.test.Client` (the browser's headers on every request), one app; baseline "
-        "chain SessionMiddleware + AuthenticationMiddleware, measured chain the same + "
-        "SegmentMiddleware",
-        series,
-        failures,
-        time.monotonic() - began,
-        args.rounds,
-    )
-    bench.write(args.out, text, verdicts)
-
+SUBJECT = bench.Subject(
+    "Django adapter: added cost per request (SegmentMiddleware)",
+    f"Django {django.get_version()}, segment_web {segment_web.__version__}",
+    "`django.test.Client` (the browser's headers on every request), one app; baseline "
+    "chain SessionMiddleware + AuthenticationMiddleware, measured chain the same + "
+    "SegmentMiddleware",
+    RESULTS,
+)
 
 if __name__ == "__main__":
-    main()
+    bench.main(SUBJECT, setup)

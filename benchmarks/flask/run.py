@@ -10,8 +10,8 @@ goes to ``benchmarks/results/flask.md``.
 
 from __future__ import annotations
 
-import argparse
-import time
+from collections.abc import Callable
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -47,44 +47,24 @@ def create_app(host: str | None) -> Flask:
     return app
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=bench.ROUNDS)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    began = time.monotonic()
-    sink = bench.Sink()
-    try:
-        apps = {"bare": create_app(None), "segment": create_app(sink.url)}
-        clients = {name: app.test_client(use_cookies=False) for name, app in apps.items()}
-        headers = bench.BROWSER_HEADERS
+def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
+    apps = {"bare": create_app(None), "segment": create_app(sink.url)}
+    headers = bench.BROWSER_HEADERS
+    gets = {
+        name: partial(app.test_client(use_cookies=False).get, headers=headers)
+        for name, app in apps.items()
+    }
+    return bench.sync_run_block(gets), apps["segment"].extensions["segment"].flush
 
-        def run_block(variant: str, path: str, n: int, walls: list[int]) -> None:
-            get, clock, record = clients[variant].get, time.perf_counter_ns, walls.append
-            for _ in range(n):
-                start = clock()
-                response = get(path, headers=headers)
-                record(clock() - start)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{variant} {path}: HTTP {response.status_code}")
 
-        client = apps["segment"].extensions["segment"]
-        series, failures = bench.measure(run_block, sink, client.flush, args.rounds)
-    finally:
-        sink.close()
-    text, verdicts = bench.report(
-        "Flask extension: added cost per request",
-        f"Flask {version('flask')}, Werkzeug {version('werkzeug')}, "
-        f"segment_web {segment_web.__version__}",
-        "Flask's test client (`use_cookies=False`, the browser's headers on every request); "
-        "two apps with the same views, one with `Segment(app)`",
-        series,
-        failures,
-        time.monotonic() - began,
-        args.rounds,
-    )
-    bench.write(args.out, text, verdicts)
-
+SUBJECT = bench.Subject(
+    "Flask extension: added cost per request",
+    f"Flask {version('flask')}, Werkzeug {version('werkzeug')}, "
+    f"segment_web {segment_web.__version__}",
+    "Flask's test client (`use_cookies=False`, the browser's headers on every request); "
+    "two apps with the same views, one with `Segment(app)`",
+    RESULTS,
+)
 
 if __name__ == "__main__":
-    main()
+    bench.main(SUBJECT, setup)
