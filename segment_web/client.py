@@ -21,6 +21,7 @@ from .message import MessageType, build_message, normalize_fields
 from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
 from .queue import BatchQueue, Callback
 from .reporting import Reporter
+from .termination import install_signal_flush
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 
 logger = logging.getLogger("segment_web")
@@ -52,6 +53,7 @@ class Analytics(MessageCalls):
         timeout: float = 15.0,
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
+        flush_on_signals: bool = True,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -66,6 +68,7 @@ class Analytics(MessageCalls):
         require("enable", enable, is_bool)
         require("gzip", gzip, is_bool)
         require("error_handler", error_handler, is_optional_callable)
+        require("flush_on_signals", flush_on_signals, is_bool)
 
         self.write_key = write_key
         self.host = host
@@ -100,6 +103,9 @@ class Analytics(MessageCalls):
             enabled=enable,
         )
         _live_clients.add(self)
+        self.flush_on_signals = flush_on_signals
+        if flush_on_signals:
+            install_signal_flush()
 
     def __repr__(self) -> str:
         return f"<Analytics {self.endpoint} queued={len(self._queue)}>"

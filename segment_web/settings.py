@@ -48,6 +48,7 @@ class SegmentSettings:
     timeout: float = 15.0
     gzip: bool = True
     shutdown_timeout: float = 5.0
+    flush_on_signals: bool = True
     auto_page: bool = True
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
@@ -82,6 +83,7 @@ CLIENT_OPTIONS = (
     "timeout",
     "gzip",
     "shutdown_timeout",
+    "flush_on_signals",
 )
 OPTION_NAMES = tuple(field.name for field in dataclasses.fields(SegmentSettings))
 
@@ -157,6 +159,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "timeout": is_seconds(positive=True),
     "gzip": is_bool,
     "shutdown_timeout": is_seconds(positive=False),
+    "flush_on_signals": is_bool,
     "auto_page": is_bool,
     "page_exclude": _is_patterns,
     "anonymous_id_cookie": _is_cookie_name,

@@ -1,0 +1,96 @@
+"""Start a real server or worker as a child process, wait for it, stop it with a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def get(url: str, timeout: float = 10.0) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        body: bytes = response.read()
+        return body
+
+
+class ChildProcess:
+    """A server or worker under test; its output goes to a file shown when a test fails."""
+
+    def __init__(self, command: Sequence[str], env: Mapping[str, str]) -> None:
+        self.output = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in stop())
+            prefix="segment-web-child-", suffix=".log"
+        )
+        environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+        self.process = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env=environment,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def log(self) -> str:
+        return Path(self.output.name).read_text(errors="replace")
+
+    def wait_http(self, url: str, timeout: float = 60.0) -> None:
+        """Wait until ``url`` answers (the server is up and its app loaded)."""
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log}")
+            try:
+                get(url, timeout=2.0)
+            except (urllib.error.URLError, OSError):
+                return False
+            return True
+
+        wait_until(answers, timeout, f"{url} to answer\n{self.log}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> tuple[int, float]:
+        """Send ``sig``, wait for the exit; returns (return code, seconds it took)."""
+        start = time.monotonic()
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"did not exit within {timeout}s of {sig}:\n{self.log}") from None
+        return code, time.monotonic() - start
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def close(self) -> None:
+        self.kill()
+        self.output.close()
