@@ -25,12 +25,15 @@ def free_port() -> int:
         return port
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, log: Callable[[], str] = str
+) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` (and showing ``log()``) after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()}")
         time.sleep(0.05)
 
 
@@ -59,7 +62,7 @@ class ChildProcess:
 
     @property
     def log(self) -> str:
-        return Path(self.output.name).read_text(errors="replace")
+        return Path(self.output.name).read_text(errors="replace")[-20_000:]
 
     def wait_http(self, url: str, timeout: float = 60.0) -> None:
         """Wait until ``url`` answers (the server is up and its app loaded)."""
@@ -73,7 +76,7 @@ class ChildProcess:
                 return False
             return True
 
-        wait_until(answers, timeout, f"{url} to answer\n{self.log}")
+        wait_until(answers, timeout, f"{url} to answer", lambda: self.log)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> tuple[int, float]:
         """Send ``sig``, wait for the exit; returns (return code, seconds it took)."""
