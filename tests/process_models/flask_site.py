@@ -12,7 +12,7 @@ from segment_web.flask import Segment
 def make_site(host: str, publish: Callable[[int], None]) -> Flask:
     site = Flask(__name__)
     site.config.update(SEGMENT_WRITE_KEY="publisher", SEGMENT_HOST=host, SEGMENT_AUTO_PAGE=False)
-    Segment(site, user_id=lambda: request.args.get("user"))
+    Segment(site, user_id=lambda: request.args.get("user") or None)
 
     @site.post("/enqueue")
     def enqueue() -> str:
