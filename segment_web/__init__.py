@@ -19,6 +19,7 @@ from .module_api import (
     screen,
     track,
 )
+from .shortlived import flush_after
 from .version import VERSION as __version__
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "current",
     "default_client",
     "flush",
+    "flush_after",
     "group",
     "identify",
     "page",

@@ -40,13 +40,20 @@ def _live_clients() -> list[Analytics]:
     return list(_live_clients)
 
 
-def flush_live_clients() -> None:
-    """Flush every live client, each bounded by its ``shutdown_timeout``; never raises."""
+def flush_live_clients(timeout: float | None = None) -> None:
+    """Flush every live client, each bounded by ``timeout`` (default: its own
+    ``shutdown_timeout``); never raises, a failure is logged."""
     for client in _live_clients():
-        try:
-            client.flush(timeout=client.shutdown_timeout)
-        except Exception as error:
-            logger.error("segment_web: flush at SIGTERM failed: %s", error)
+        flush_quietly(client, client.shutdown_timeout if timeout is None else timeout)
+
+
+def flush_quietly(client: Analytics, timeout: float) -> None:
+    """``client.flush(timeout)``, logging instead of raising: a process that is ending,
+    or a handler that already has its own result, must not fail on analytics."""
+    try:
+        client.flush(timeout=timeout)
+    except Exception as error:
+        logger.error("segment_web: flush failed: %s", error)
 
 
 def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
