@@ -23,6 +23,7 @@ from .queue import BatchQueue, Callback
 from .reporting import Reporter
 from .termination import install_signal_flush
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+from .uwsgi_threads import warn_if_threads_disabled
 
 logger = logging.getLogger("segment_web")
 
@@ -106,6 +107,7 @@ class Analytics(MessageCalls):
         self.flush_on_signals = flush_on_signals
         if flush_on_signals:
             install_signal_flush()
+        warn_if_threads_disabled()
 
     def __repr__(self) -> str:
         return f"<Analytics {self.endpoint} queued={len(self._queue)}>"

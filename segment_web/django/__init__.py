@@ -72,6 +72,8 @@ System checks (``manage.py check``), stable ids:
 - ``segment_web.W002``: an unknown key in ``SEGMENT`` (ignored).
 - ``segment_web.W003``: ``SegmentMiddleware`` is above ``AuthenticationMiddleware``, so
   messages cannot carry the user id.
+- ``segment_web.W004``: running under uWSGI without ``--enable-threads``: nothing would
+  be delivered.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ CLIENT_FAILED = "segment_web.E004"
 NO_WRITE_KEY = "segment_web.W001"
 UNKNOWN_KEY = "segment_web.W002"
 MIDDLEWARE_ORDER = "segment_web.W003"
+UWSGI_WITHOUT_THREADS = "segment_web.W004"
 
 _DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
 

@@ -24,7 +24,14 @@ def track(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"pid": os.getpid()})
 
 
-urlpatterns = [path("track", track)]
+def check_ids(request: HttpRequest) -> HttpResponse:
+    """The ids of the system check messages, as found inside this very process."""
+    from django.core import checks
+
+    return JsonResponse({"ids": [message.id for message in checks.run_checks()]})
+
+
+urlpatterns = [path("track", track), path("checks", check_ids)]
 
 if not settings.configured:
     settings.configure(
