@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import capture
+from . import capture, multiprocessing_exit  # noqa: F401 (arms the flush in child processes)
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import DeliveryThread
