@@ -11,8 +11,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from tests.support.recording_server import RecordingServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -97,3 +100,19 @@ class ChildProcess:
     def close(self) -> None:
         self.kill()
         self.output.close()
+
+
+def send_requests(base: str, requests: int, events_per_request: int = 1) -> None:
+    """``requests`` requests to the Django test site, each tracking that many events."""
+    for number in range(requests):
+        get(f"{base}/track?n={events_per_request}&id={number}")
+
+
+def assert_each_event_once(
+    server: RecordingServer, requests: int, events_per_request: int = 1, log: str = ""
+) -> None:
+    """Every event of ``send_requests`` arrived, exactly once."""
+    expected = {(str(r), n) for r in range(requests) for n in range(events_per_request)}
+    messages = server.wait_for(len(expected), timeout=10)
+    sent = Counter((m["properties"]["request"], m["properties"]["number"]) for m in messages)
+    assert set(sent) == expected and set(sent.values()) == {1}, log

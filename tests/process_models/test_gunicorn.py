@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections import Counter
 
 import pytest
 
-from tests.process_models.servers import ChildProcess, free_port, get
+from tests.process_models.conftest import ServeSite
+from tests.process_models.servers import assert_each_event_once, send_requests
 from tests.support.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
 
 REQUESTS = 200
+
+
+def gunicorn(port: int, worker_options: list[str]) -> list[str]:
+    app = "tests.process_models.django_site:wsgi_application"
+    return [sys.executable, "-m", "gunicorn", app, "-w", "2", "-b", f"127.0.0.1:{port}",
+            "--graceful-timeout", "10", *worker_options]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -28,25 +34,11 @@ REQUESTS = 200
     ids=["gevent", "gevent-preload", "gthread", "sync"],
 )
 def test_sigterm_delivers_every_event_once(
-    server: RecordingServer, worker_options: list[str]
+    serve_site: ServeSite, server: RecordingServer, worker_options: list[str]
 ) -> None:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "tests.process_models.django_site:wsgi_application",
-        "-w", "2", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "10", *worker_options,
-    ]  # fmt: skip
-    child = ChildProcess(command, {"SEGMENT_TEST_HOST": server.url})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        child.wait_http(f"{base}/track?n=0")
-        pids = {get(f"{base}/track?n=1&id={number}") for number in range(REQUESTS)}
-        code, took = child.stop(signal.SIGTERM)
-    finally:
-        child.close()
+    child, base = serve_site(lambda port: gunicorn(port, worker_options))
+    send_requests(base, REQUESTS)
+    code, took = child.stop(signal.SIGTERM)
     assert code == 0, child.log
     assert took < 8, child.log
-    messages = server.wait_for(REQUESTS, timeout=10)
-    by_request = Counter(m["properties"]["request"] for m in messages)
-    assert sorted(by_request, key=int) == [str(n) for n in range(REQUESTS)], child.log
-    assert set(by_request.values()) == {1}
-    assert len(pids) >= 1  # answered by the workers (which of the two is up to gunicorn)
+    assert_each_event_once(server, REQUESTS, log=child.log)

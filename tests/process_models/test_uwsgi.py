@@ -8,15 +8,20 @@ import json
 import shutil
 import signal
 import sys
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from segment_web.uwsgi_threads import FIX, threads_disabled
-from tests.process_models.servers import ChildProcess, free_port, get
+from tests.process_models.conftest import ServeSite
+from tests.process_models.servers import (
+    ChildProcess,
+    assert_each_event_once,
+    get,
+    send_requests,
+    wait_until,
+)
 from tests.support.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
@@ -25,31 +30,29 @@ UWSGI = shutil.which("uwsgi", path=str(Path(sys.executable).parent))
 REQUESTS = 50
 
 
+StartUwsgi = Callable[..., tuple[ChildProcess, str]]
+
+
 @pytest.fixture
-def start_uwsgi(server: RecordingServer) -> Iterator[Any]:
+def start_uwsgi(serve_site: ServeSite) -> StartUwsgi:
     if UWSGI is None:
         pytest.fail("uwsgi is part of the dev extra; reinstall with `make test`")
-    started: list[ChildProcess] = []
+    app = "tests.process_models.django_site:wsgi_application"
 
     def start(*options: str) -> tuple[ChildProcess, str]:
-        port = free_port()
-        command = [
-            UWSGI, "--http-socket", f"127.0.0.1:{port}", "--master", "--processes", "2",
-            "--module", "tests.process_models.django_site:wsgi_application",
-            "--home", sys.prefix, "--die-on-term", "--need-app", *options,
-        ]  # fmt: skip
-        child = ChildProcess(command, {"SEGMENT_TEST_HOST": server.url})
-        started.append(child)
-        base = f"http://127.0.0.1:{port}"
-        child.wait_http(f"{base}/track?n=0")
-        return child, base
+        def command(port: int) -> list[str]:
+            return [UWSGI, "--http-socket", f"127.0.0.1:{port}", "--master", "--processes", "2",
+                    "--module", app, "--home", sys.prefix, "--die-on-term", "--need-app",
+                    *options]  # fmt: skip
 
-    yield start
-    for child in started:
-        child.close()
+        return serve_site(command)
+
+    return start
 
 
-def test_without_threads_a_warning_names_the_fix(start_uwsgi: Any) -> None:
+def test_without_threads_a_warning_names_the_fix(
+    start_uwsgi: StartUwsgi,
+) -> None:
     child, base = start_uwsgi()
     assert FIX in child.log
     assert "segment_web.W004" in json.loads(get(f"{base}/checks"))["ids"]
@@ -58,19 +61,21 @@ def test_without_threads_a_warning_names_the_fix(start_uwsgi: Any) -> None:
 
 @pytest.mark.parametrize("lazy_apps", [False, True], ids=["preloaded", "lazy-apps"])
 def test_with_threads_every_event_arrives_and_shutdown_flushes(
-    start_uwsgi: Any, server: RecordingServer, lazy_apps: bool
+    start_uwsgi: StartUwsgi, server: RecordingServer, lazy_apps: bool
 ) -> None:
     child, base = start_uwsgi("--enable-threads", *(["--lazy-apps"] if lazy_apps else []))
+    # with --lazy-apps each worker loads the app itself: a stop mid-import is another test
+    loads = 2 if lazy_apps else 1
+    wait_until(
+        lambda: child.log.count(") ready in ") >= loads, 60, "the app to load", lambda: child.log
+    )
     assert FIX not in child.log
     assert "segment_web.W004" not in json.loads(get(f"{base}/checks"))["ids"]
-    for number in range(REQUESTS):
-        get(f"{base}/track?n=1&id={number}")
+    send_requests(base, REQUESTS)
     code, took = child.stop(signal.SIGTERM)
     assert code == 0, child.log
     assert took < 10, child.log
-    messages = server.wait_for(REQUESTS, timeout=10)
-    by_request = Counter(m["properties"]["request"] for m in messages)
-    assert len(by_request) == REQUESTS and set(by_request.values()) == {1}, child.log
+    assert_each_event_once(server, REQUESTS, log=child.log)
 
 
 def test_outside_uwsgi_nothing_is_reported() -> None:
