@@ -21,6 +21,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("segment_web")
 
 _install_lock = threading.Lock()
-_installed: dict[int, Any] = {}  # signal number -> the handler it replaced
+_our_handlers: list[Callable[[int, FrameType | None], None]] = []
 _flushing = threading.Event()
 
 
@@ -66,34 +67,39 @@ def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
         logger.debug("segment_web: not in the main thread; no flush on signal %d", signum)
         return False
     with _install_lock:
-        if signum in _installed and signal.getsignal(signum) is _on_signal:
-            return True
         previous = signal.getsignal(signum)
+        if previous in _our_handlers:
+            return True
         if previous is signal.SIG_IGN:
             return False
+        handler = _flush_then(previous)
         try:
-            signal.signal(signum, _on_signal)
+            signal.signal(signum, handler)
         except (ValueError, OSError) as error:  # e.g. an embedded interpreter
             logger.debug("segment_web: cannot handle signal %d: %s", signum, error)
             return False
-        _installed[signum] = previous
+        _our_handlers.append(handler)
         return True
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    previous = _installed.get(signum, signal.SIG_DFL)
-    if not _flushing.is_set() and not _threads_are_green():
-        _flushing.set()
-        try:
-            _flush_off_the_main_thread()
-        finally:
-            _flushing.clear()
-    if callable(previous):
-        previous(signum, frame)
-    elif previous is None or previous == signal.SIG_DFL:
-        # The default action ends the process; do exactly that, by the same signal.
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
+def _flush_then(previous: Any) -> Callable[[int, FrameType | None], None]:
+    # One handler per replaced handler: a server that saved one of ours and restores it
+    # later (uvicorn) gets back the handler that chains to what *it* replaced.
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not _flushing.is_set() and not _threads_are_green():
+            _flushing.set()
+            try:
+                _flush_off_the_main_thread()
+            finally:
+                _flushing.clear()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous is None or previous == signal.SIG_DFL:
+            # The default action ends the process; do exactly that, by the same signal.
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    return on_signal
 
 
 def _flush_off_the_main_thread() -> None:

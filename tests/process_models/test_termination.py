@@ -121,3 +121,52 @@ def test_flush_on_signals_is_validated_by_the_client_and_the_adapters() -> None:
     assert settings.client_options()["flush_on_signals"] is False
     _, problems = parse_settings({"write_key": "k", "flush_on_signals": "no"})
     assert [p.option for p in problems] == ["flush_on_signals"]
+
+
+def test_each_adapter_passes_the_opt_out_to_its_client(server: RecordingServer) -> None:
+    done = run(
+        """
+        from flask import Flask
+        from segment_web.asgi import SegmentMiddleware
+        from segment_web.flask import Segment
+
+        site = Flask("site")
+        site.config.update(SEGMENT_WRITE_KEY="k", SEGMENT_FLUSH_ON_SIGNALS=False)
+        Segment(site)
+        asgi = SegmentMiddleware(lambda *a: None, write_key="k", flush_on_signals=False)
+        print(site.extensions["segment"].flush_on_signals, asgi.client.flush_on_signals)
+        print(getattr(signal.getsignal(signal.SIGTERM), "name", "installed"))
+        """,
+        server,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "SIG_DFL"]
+
+
+def test_a_server_that_restores_the_handler_it_saved_still_ends_by_the_signal(
+    server: RecordingServer,
+) -> None:
+    """uvicorn's shape: it saves the handler in place (ours), installs its own, loads the
+    app (which makes another client), and after its graceful shutdown restores the saved
+    handler and raises the signal again."""
+    done = run(
+        """
+        first = CLIENT
+        first.flushed = True
+        calls = []
+        saved = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+        second = CLIENT  # wraps the server's handler
+        second.flushed = True
+        second.track(user_id="u", event="During Serving")
+        os.kill(os.getpid(), signal.SIGTERM)  # the server's handler runs, after a flush
+        print("graceful shutdown", calls, flush=True)
+        first.track(user_id="u", event="During Shutdown")
+        signal.signal(signal.SIGTERM, saved)
+        signal.raise_signal(signal.SIGTERM)
+        print("survived", flush=True)
+        """,
+        server,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert done.stdout.splitlines() == [f"graceful shutdown [{int(signal.SIGTERM)}]"]
+    assert [m["event"] for m in server] == ["During Serving", "During Shutdown"]
