@@ -11,8 +11,10 @@ the main thread, a SIGTERM handler that flushes every live client (bounded by th
 - to the default action: the handler is restored and the signal raised again, so the
   process still ends by SIGTERM with the exit status its supervisor expects.
 
-An ignored SIGTERM stays ignored. Under gevent or eventlet monkey-patching nothing
-blocks inside the handler (those servers end through ``atexit``, which flushes).
+An ignored SIGTERM stays ignored; under uWSGI, which owns its signals and runs
+``atexit`` in its workers, nothing is installed. Under gevent or eventlet
+monkey-patching nothing blocks inside the handler (those servers end through
+``atexit``, which flushes).
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
     """
     if threading.current_thread() is not threading.main_thread():
         logger.debug("segment_web: not in the main thread; no flush on signal %d", signum)
+        return False
+    if "uwsgi" in sys.modules:
+        # uWSGI drives its processes with its own C signal handlers (SIGTERM reloads a
+        # worker) and runs atexit when a worker ends: a Python handler would only get
+        # in the way of both.
         return False
     with _install_lock:
         previous = signal.getsignal(signum)

@@ -113,6 +113,10 @@ def assert_each_event_once(
 ) -> None:
     """Every event of ``send_requests`` arrived, exactly once."""
     expected = {(str(r), n) for r in range(requests) for n in range(events_per_request)}
-    messages = server.wait_for(len(expected), timeout=10)
+    try:
+        messages = server.wait_for(len(expected), timeout=10)
+    except AssertionError as missing:
+        arrived = {(m["properties"]["request"], m["properties"]["number"]) for m in server}
+        raise AssertionError(f"{missing}; missing {sorted(expected - arrived)}\n{log}") from None
     sent = Counter((m["properties"]["request"], m["properties"]["number"]) for m in messages)
     assert set(sent) == expected and set(sent.values()) == {1}, log
