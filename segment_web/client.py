@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import capture, lifecycle
+from . import capture, lifecycle, multiprocessing_exit  # noqa: F401 (arms the flush in child processes)
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import Deliverer
@@ -24,7 +24,9 @@ from .processing.before_send import Hooks
 from .queue import Callback
 from .reporting import Reporter
 from .store import MemoryStore
+from .termination import install_signal_flush
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+from .uwsgi_threads import warn_if_threads_disabled
 
 if TYPE_CHECKING:
     from .plan.tracking_plan import TrackingPlan
@@ -45,8 +47,8 @@ class Analytics(MessageCalls):
     "Quick start: the client" table): ``host``, ``flush_at``, ``flush_interval``,
     ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
-    ``tracking_plan``, ``plan_mode`` and ``allow_unplanned_events``. A bad value raises
-    ``ValueError`` naming the option.
+    ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events`` and
+    ``flush_on_signals``. A bad value raises ``ValueError`` naming the option.
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class Analytics(MessageCalls):
         tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
         plan_mode: PlanMode = "report",
         allow_unplanned_events: bool = False,
+        flush_on_signals: bool = True,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -123,6 +126,10 @@ class Analytics(MessageCalls):
             shutdown_timeout=self.shutdown_timeout,
         )
         lifecycle.register(self, self._pipeline)
+        self.flush_on_signals: bool = require_option("flush_on_signals", flush_on_signals)
+        if flush_on_signals:
+            install_signal_flush()
+        warn_if_threads_disabled()
 
     def __repr__(self) -> str:
         return f"<Analytics {self.endpoint} queued={len(self._pipeline)}>"

@@ -99,6 +99,12 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
     Option("gzip", True, is_bool, "compress request bodies"),
     Option("shutdown_timeout", 5.0, is_seconds(positive=False), "seconds the final flush may take"),
     Option(
+        "flush_on_signals",
+        True,
+        is_bool,
+        "flush before the process ends by SIGTERM (servers that re-raise it skip atexit)",
+    ),
+    Option(
         "max_batch_size",
         None,
         is_optional(is_int(minimum=1)),

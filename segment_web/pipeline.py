@@ -28,6 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from . import capture
@@ -88,8 +89,8 @@ class Pipeline:
             with self._cond:
                 self._start_thread()
 
-    def _reset(self) -> None:
-        self._cond = threading.Condition()
+    def _reset(self, condition: threading.Condition | None = None) -> None:
+        self._cond = condition if condition is not None else threading.Condition()
         self._thread: threading.Thread | None = None
         self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._deadline = 0.0
@@ -417,4 +418,51 @@ class Pipeline:
         own messages); a new delivery thread starts with the child's first message."""
         self.store.reset_after_fork()
         self.deliverer.reset_after_fork()
-        self._reset()
+        self._reset(ConditionMadeAtFirstUse(self))
+
+
+class ConditionMadeAtFirstUse(threading.Condition):
+    """A forked child's condition, made when the child first uses it.
+
+    The fork hook runs before gunicorn's gevent worker patches ``threading`` (it patches
+    after forking), so a lock made there is an OS lock; a greenlet that holds one across
+    a switch (starting the delivery "thread" yields) blocks the whole worker when another
+    greenlet waits for it. Made at first use, the condition is of whatever kind
+    ``threading`` gives by then, and it replaces this stand-in on the pipeline. Only the
+    first use goes through the stand-in's own lock, which is held across no switch and so
+    is safe either way.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:  # no lock of the condition's own yet
+        self._pipeline = pipeline
+        self._made_lock = threading.Lock()
+        self._real: threading.Condition | None = None
+
+    def _condition(self) -> threading.Condition:
+        real = self._real
+        if real is None:
+            with self._made_lock:
+                if self._real is None:
+                    self._real = self._pipeline._cond = threading.Condition()
+                real = self._real
+        return real
+
+    def __enter__(self) -> bool:
+        return self._condition().__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._condition().__exit__(kind, error, traceback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._condition().wait(timeout)
+
+    def notify(self, n: int = 1) -> None:
+        self._condition().notify(n)
+
+    def notify_all(self) -> None:
+        self._condition().notify_all()

@@ -137,6 +137,7 @@ class SegmentSettings:
     timeout: float = _DEFAULTS["timeout"]
     gzip: bool = _DEFAULTS["gzip"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
+    flush_on_signals: bool = _DEFAULTS["flush_on_signals"]
     max_batch_size: int | None = _DEFAULTS["max_batch_size"]
     before_send: Hooks = _DEFAULTS["before_send"]
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]

@@ -55,6 +55,8 @@ System checks (``manage.py check``), stable ids:
 - ``segment_web.W006``: ``USER_ID``/``ERROR_HANDLER`` dotted path cannot be imported.
 - ``segment_web.W007``: the client refuses the options (it runs with defaults but for
   ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
+- ``segment_web.W008``: running under uWSGI without ``--enable-threads``: nothing would
+  be delivered.
 
 All are Warnings: a bad setting falls back to its default and never stops
 ``runserver``, ``migrate`` or the site (silence one with ``SILENCED_SYSTEM_CHECKS``).

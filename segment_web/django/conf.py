@@ -31,6 +31,7 @@ NOT_A_DICT = "segment_web.W004"  # was E001
 INVALID_VALUE = "segment_web.W005"  # was E002
 IMPORT_FAILED = "segment_web.W006"  # was E003
 CLIENT_FAILED = "segment_web.W007"  # was E004
+UWSGI_WITHOUT_THREADS = "segment_web.W008"
 
 _DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
 
