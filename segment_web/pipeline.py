@@ -223,8 +223,9 @@ class Pipeline:
     def _take(self) -> tuple[int, TakenBatch, list[Entry]]:
         limit = self.max_batch_size
         if self.send_first and not self._closing and self._flush_target <= self.taken:
-            # The very first message goes out at once and alone (as the seed does), not
-            # with whatever other callers queued before this thread woke up.
+            # The very first message goes out at once and alone (as Segment's Node
+            # library does), not with whatever other callers queued before this thread
+            # woke up.
             limit = 1
         taken = self.store.take(limit, self.max_batch_bytes)
         first = self.taken
