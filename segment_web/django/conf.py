@@ -22,7 +22,7 @@ from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 SETTING = "SEGMENT"
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
 # Options that may be given as a dotted path to a callable, imported at start-up.
-IMPORTABLE = ("user_id", "error_handler")
+IMPORTABLE = ("user_id", "error_handler", "consent")
 
 NO_WRITE_KEY = "segment_web.W001"
 UNKNOWN_KEY = "segment_web.W002"
