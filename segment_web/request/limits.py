@@ -6,7 +6,7 @@ up to six bytes (``\\u0001``). Each value taken from a request is therefore cut 
 number of *JSON bytes* — its length once encoded as it will be sent (UTF-8, escapes
 included) — at a character boundary, and lone surrogates (which no JSON encoder can
 write as UTF-8) become U+FFFD. With every limit at its maximum, the request's part of a
-message stays under 20 KB, leaving the rest of the 32 KB to the caller's own fields.
+message stays under 17 KB, leaving the rest of the 32 KB to the caller's own fields.
 """
 
 from __future__ import annotations

@@ -277,6 +277,8 @@ def test_consent_at_its_limits_on_hostile_request_data_still_makes_valid_message
         assert tracked.finish(200, "text/html", "cart")
     (page,) = events
     hostile.assert_valid_with_a_new_id(page)
+    # The request's share, its page properties included: more than 15 KB stay free.
+    assert len(json.dumps(page, ensure_ascii=False).encode("utf-8")) < 17 * 1024
     assert len(page["integrations"]) > 100  # the cookie was read, not ignored
     assert page["context"]["consent"]["categoryPreferences"]["Advertising"] is False
     client.shutdown()
