@@ -1,6 +1,7 @@
 """One page per framework for the privacy tests: ``GET /privacy/`` sends a track call
 through the request's handle and answers HTML (so the automatic page call follows);
-``?explicit=1`` gives that call its own consent context and integrations.
+``?explicit=1`` gives that call its own consent context and integrations, and
+``?identify=1`` sends an identify call with an email address first.
 
 Each framework also has a ``consent`` callable that reads the test header
 ``X-Test-Consent: Advertising=1,Analytics=0`` through its own request API, and refuses
@@ -9,6 +10,7 @@ Each framework also has a ``consent`` callable that reads the test header
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import flask
@@ -27,10 +29,14 @@ EVENT = "Privacy Checked"
 EXPLICIT_CONTEXT = {"consent": {"categoryPreferences": {"advertising": True}}}
 EXPLICIT_INTEGRATIONS = {"Hotjar": True}
 CONSENT_HEADER = "X-Test-Consent"
+USER_ID = "user-1"
+TRAITS = {"email": "ada@example.com", "plan": "pro"}
 
 
-def send_track(handle: RequestAnalytics, explicit: bool) -> None:
-    if explicit:
+def send_calls(handle: RequestAnalytics, query: Mapping[str, str]) -> None:
+    if query.get("identify") == "1":
+        handle.identify(user_id=USER_ID, traits=TRAITS)
+    if query.get("explicit") == "1":
         handle.track(event=EVENT, context=EXPLICIT_CONTEXT, integrations=EXPLICIT_INTEGRATIONS)
     else:
         handle.track(event=EVENT)
@@ -49,7 +55,7 @@ def categories_from_header(value: str | None) -> dict[str, bool] | None:
 
 
 def django_view(request: HttpRequest) -> HttpResponse:
-    send_track(request.analytics, request.GET.get("explicit") == "1")
+    send_calls(request.analytics, request.GET)
     return HttpResponse(PAGE)
 
 
@@ -70,7 +76,7 @@ def flask_app() -> flask.Flask:
 
     @app.get(PATH)
     def privacy() -> str:
-        send_track(flask.g.analytics, flask.request.args.get("explicit") == "1")
+        send_calls(flask.g.analytics, flask.request.args)
         return PAGE
 
     return app
@@ -86,7 +92,7 @@ def flask_consent(request: Any) -> dict[str, bool] | None:
 
 
 async def starlette_view(request: StarletteRequest) -> HTMLResponse:
-    send_track(request.state.analytics, request.query_params.get("explicit") == "1")
+    send_calls(request.state.analytics, request.query_params)
     return HTMLResponse(PAGE)
 
 
