@@ -2,7 +2,9 @@
 
 Starts the local collector, runs each example shop (Django, Flask, FastAPI) as a real
 HTTP server, sends a visitor and a new user through it, stops it (its client flushes
-at exit), then prints what the collector received, app by app.
+at exit), then prints what the collector received, app by app. The collector judges
+every event against a small tracking plan (``tracking_plan.json``), as a staging
+collector would, and the events that break it are marked.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ import requests
 
 from segment_web.collector import Collector
 from segment_web.collector.store import StoredEvent, default_db_path
+from segment_web.collector.violations import PlanFlags
 
 APPS = ("django", "flask", "fastapi")
 EXPECTED_PER_APP = 8  # see drive(): 3 messages from the visitor, 5 from the new user
 ROOT = Path(__file__).resolve().parent.parent
+PLAN = Path(__file__).with_name("tracking_plan.json")
 
 
 def main() -> int:
     db_path = default_db_path().with_name("demo.sqlite3")
-    with Collector(db_path) as collector:
+    plan = PlanFlags(PLAN)
+    with Collector(db_path, plan=plan) as collector:
         collector.store.clear()
         print(f"Collector listening on {collector.url} (SQLite: {db_path})\n")
         failures = []
@@ -41,9 +46,15 @@ def main() -> int:
         for app in APPS:
             show(app, [e for e in arrived if e.write_key == f"{app}-example"])
     print(f"\n{len(arrived)} events arrived from {len(APPS)} apps.")
+    breaking = [event for event in arrived if event.violations]
+    print(
+        f"{len(breaking)} of them break the tracking plan {plan.plan.name!r} "
+        f"({PLAN.relative_to(ROOT)}), marked ✗ above."
+    )
     print(
         "Browse them in the collector's page: "
-        f"python -m segment_web.collector --db {db_path}  →  http://127.0.0.1:8765"
+        f"python -m segment_web.collector --db {db_path} --plan {PLAN.relative_to(ROOT)}"
+        "  →  http://127.0.0.1:8765"
     )
     missing = len(APPS) * EXPECTED_PER_APP - len(arrived)
     if missing > 0:
@@ -120,6 +131,8 @@ def show(app: str, events: list[StoredEvent]) -> None:
             f" {event.anonymous_id or '-':<37} {context.get('ip', '-'):<10}"
             f" {page.get('path', '-')}  {' '.join(notes)}".rstrip()
         )
+        for flag in event.violations or []:
+            print(f"  {'':<9} ✗ {flag['path']}: {flag['rule']}")
     if events:
         context = events[0].message.get("context", {})
         agent, locale = context.get("userAgent"), context.get("locale")

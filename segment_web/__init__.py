@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from .batch import Batch
 from .client import Analytics
-from .errors import ClientClosedError, DeliveryError, MessageDropped, ValidationError
+from .errors import (
+    ClientClosedError,
+    DeliveryError,
+    MessageDropped,
+    PlanViolation,
+    ValidationError,
+)
 from .module_api import (
     alias,
     configure,
@@ -27,6 +33,7 @@ __all__ = [
     "ClientClosedError",
     "DeliveryError",
     "MessageDropped",
+    "PlanViolation",
     "RequestAnalytics",
     "ValidationError",
     "__version__",

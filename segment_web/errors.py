@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .plan.violation import Violation
+
 
 class ValidationError(ValueError):
     """A call's input is unusable; ``field`` names the offending field path."""
 
     def __init__(self, field: str, problem: str) -> None:
+        # A name or value quoted from the input may hold a lone surrogate, which would make
+        # the error itself fail to print or log.
+        field, problem = _printable(field), _printable(problem)
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class PlanViolation(ValidationError):
+    """A message breaks the tracking plan (``plan_mode="raise"``).
+
+    ``event`` names the event, ``violations`` every broken rule (``path``, ``rule``);
+    ``field`` and ``problem`` are those of the first.
+    """
+
+    def __init__(self, event: str, violations: Sequence[Violation]) -> None:
+        from .plan.violation import describe
+
+        super().__init__(violations[0].path, violations[0].rule)
+        self.event = event
+        self.violations = tuple(violations)
+        self.args = (describe(event, self.violations),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class DeliveryError(Exception):
@@ -31,3 +59,7 @@ class MessageDropped(Exception):
 
 class ClientClosedError(RuntimeError):
     """The client was shut down and takes no more calls."""
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,26 +1,36 @@
-"""Building and validating one message, as the Segment spec and PRODUCT.md describe it.
+"""Building and validating one message, and encoding it once.
 
 Calls may use snake_case keyword arguments or one mapping with the spec's camelCase
 names (as in the Node examples); both are normalised to snake_case ``fields`` first,
-which is also what the per-request handle merges its defaults into.
+which is also what the per-request handle merges its defaults into. ``build_message``
+turns the fields into the message dict as it goes on the wire (camelCase keys),
+refusing fields the message type does not have; ``encode_message`` makes its JSON and
+enforces the size limit. ``processing.chain`` runs them in order.
+
+Timestamps: ``timestamp=`` takes a ``datetime`` or an ISO-8601 date-and-time string; it
+is sent in UTC as ``YYYY-MM-DDTHH:MM:SS.mmmZ``. A naive datetime means UTC, both there
+and as a value inside properties, traits or context (sent there as ISO 8601 with its
+offset, ``+00:00`` for a naive one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from .errors import ValidationError
-from .ids import uuid4
+from .ids import fast_message_id
 from .serialize import encode
 from .version import LIBRARY_NAME, VERSION
 
 MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("identify", "track", "page", "screen", "group", "alias")
+_TYPE_BY_NAME: dict[str, MessageType] = {kind: kind for kind in MESSAGE_TYPES}
 
 MAX_MESSAGE_BYTES = 32 * 1024
 
@@ -52,13 +62,6 @@ _ID_FIELDS = frozenset({"user_id", "anonymous_id", "group_id", "previous_id"})
 LIBRARY = {"name": LIBRARY_NAME, "version": VERSION}
 
 
-class BuiltMessage(NamedTuple):
-    """One validated message: the dict as sent and its UTF-8 JSON, encoded once."""
-
-    message: dict[str, Any]
-    payload: bytes
-
-
 def normalize_fields(
     kind: str, mapping: Mapping[str, Any] | None, kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -70,68 +73,137 @@ def normalize_fields(
     if mapping is not None:
         if not isinstance(mapping, Mapping):
             raise ValidationError(kind, f"expected a mapping of fields, got {_kind_of(mapping)}")
-        for key, value in mapping.items():
-            fields[_FROM_WIRE.get(key, key)] = value
+        try:
+            for key, value in mapping.items():
+                fields[_FROM_WIRE.get(key, key)] = value
+        except Exception as error:  # a mapping whose own methods raise
+            raise ValidationError(kind, f"could not read the fields: {_describe(error)}") from error
     fields.update(kwargs)
     allowed = ALLOWED_FIELDS[kind]
     for key in fields:
         if key not in allowed:
-            names = ", ".join(sorted(allowed))
-            raise ValidationError(str(key), f"is not a field of {kind}; expected one of {names}")
+            raise _not_a_field(kind, key)
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def build_message(kind: MessageType, fields: Mapping[str, Any]) -> BuiltMessage:
-    """Validate ``fields`` (snake_case, from ``normalize_fields``) and encode the message."""
+def build_message(kind: MessageType, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The message for ``fields`` (snake_case, from ``normalize_fields``), validated.
+
+    Its values are still the caller's (``encode_message`` serialises them); whatever
+    reading a value raises becomes a ``ValidationError`` naming the field.
+    """
+    allowed = ALLOWED_FIELDS[kind]
     # One pass over the few fields given, in the order they go on the wire.
     message: dict[str, Any] = {"type": kind, "messageId": None, "timestamp": None}
     context: Mapping[str, Any] | None = None
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if name in _ID_FIELDS:
-            message[WIRE_NAMES[name]] = value if type(value) is str else _coerce_id(name, value)
-        elif name in _MAPPING_FIELDS:
-            if type(value) is not dict and not isinstance(value, Mapping):
-                raise ValidationError(name, f"must be a mapping, got {_kind_of(value)}")
-            if name == "context":
-                context = value
-            else:
-                message[name] = value
-        elif name in _STRING_FIELDS:
-            if not isinstance(value, str):
-                raise ValidationError(name, f"must be a string, got {_kind_of(value)}")
-            message[WIRE_NAMES.get(name, name)] = value
-        elif name != "timestamp":
-            raise ValidationError(name, f"is not a field of {kind}")
-    if message["messageId"] is None:
-        message["messageId"] = uuid4()
-    message["timestamp"] = format_timestamp(fields.get("timestamp"))
-    _check_required(kind, message)
-    library = dict(LIBRARY)  # a copy: signal receivers get this dict and may change it
-    message["context"] = {"library": library, **context} if context else {"library": library}
+    name = "message"
+    try:
+        for name, value in fields.items():
+            if value is None:
+                continue
+            if name not in allowed:
+                raise _not_a_field(kind, name)
+            if name in _ID_FIELDS:
+                message[WIRE_NAMES[name]] = value if type(value) is str else _coerce_id(name, value)
+            elif name in _MAPPING_FIELDS:
+                if type(value) is not dict and not isinstance(value, Mapping):
+                    raise ValidationError(name, f"must be a mapping, got {_kind_of(value)}")
+                if name == "context":
+                    context = value
+                else:
+                    message[name] = value
+            elif name in _STRING_FIELDS:
+                if not isinstance(value, str):
+                    raise ValidationError(name, f"must be a string, got {_kind_of(value)}")
+                message[WIRE_NAMES.get(name, name)] = value
+        if message["messageId"] is None:
+            message["messageId"] = fast_message_id()
+        name = "timestamp"
+        message["timestamp"] = format_timestamp(fields.get("timestamp"))
+        _check_required(kind, message)
+        name = "context"
+        library = dict(LIBRARY)  # a copy: signal receivers get this dict and may change it
+        message["context"] = {"library": library, **context} if context else {"library": library}
+    except ValidationError:
+        raise
+    except Exception as error:  # the value's own methods raised: the caller's input is bad
+        raise ValidationError(str(name), f"could not be read: {_describe(error)}") from error
     if "integrations" in message:  # after context, as the spec lists them
         message["integrations"] = message.pop("integrations")
+    return message
+
+
+def message_from_wire(message: object) -> dict[str, Any]:
+    """Validate a message in wire form (as a processing step returns it) like a call's.
+
+    Its fields are checked as the call's were, so a step that removed both ids gets the
+    usual ``ValidationError``.
+    """
+    if not isinstance(message, Mapping):
+        raise ValidationError("message", f"must be a mapping, got {_kind_of(message)}")
+    given = message.get("type")
+    kind = _TYPE_BY_NAME.get(given) if isinstance(given, str) else None
+    if kind is None:
+        raise ValidationError("type", f"must be one of {', '.join(MESSAGE_TYPES)}, got {given!r}")
+    fields = {key: value for key, value in message.items() if key != "type"}
+    return build_message(kind, normalize_fields(kind, fields, {}))
+
+
+def encode_message(message: Mapping[str, Any]) -> bytes:
+    """The message's UTF-8 JSON; ``ValidationError`` if it cannot be sent or is too large."""
     payload = encode(message)
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError(
             _largest_field(message),
             f"message is {len(payload)} bytes of JSON, over the {MAX_MESSAGE_BYTES}-byte limit",
         )
-    return BuiltMessage(message, payload)
+    return payload
+
+
+# An ISO-8601 date and time, extended (2024-05-17T09:30) or basic (20240517T0930); a
+# date alone is not a point in time.
+_ISO_DATE_TIME = re.compile(r"\d{4}(?:-\d\d-\d\d|\d{4})[Tt ]\d\d")
 
 
 def format_timestamp(value: object) -> str:
-    """ISO-8601 in UTC with milliseconds; a naive datetime is taken as UTC."""
+    """ISO-8601 in UTC with milliseconds, from a datetime or an ISO-8601 string.
+
+    A naive datetime (or a string without an offset) is taken as UTC.
+    """
     if value is None:
         return _now()
-    if not isinstance(value, dt.datetime):
-        raise ValidationError("timestamp", f"must be a datetime, got {_kind_of(value)}")
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    else:
-        value = value.astimezone(dt.timezone.utc)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    if isinstance(value, str):
+        value = _parse_timestamp(value)
+    elif not isinstance(value, dt.datetime):
+        raise ValidationError(
+            "timestamp", f"must be a datetime or an ISO-8601 string, got {_kind_of(value)}"
+        )
+    try:
+        if value.utcoffset() is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        else:
+            value = value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValidationError("timestamp", f"{value} is out of range once in UTC") from None
+    # Years below 1000 keep four digits, as ISO 8601 wants; strftime's %Y does not pad.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _parse_timestamp(text: str) -> dt.datetime:
+    if _ISO_DATE_TIME.match(text):
+        # Python before 3.11 reads no "Z"; it means +00:00.
+        iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+        try:
+            return dt.datetime.fromisoformat(iso)
+        except ValueError:
+            pass
+    raise ValidationError(
+        "timestamp",
+        f"must be an ISO-8601 date and time such as 2024-05-17T09:30:12.345Z, got {text!r}",
+    )
 
 
 _second_cache: tuple[int, str] = (-1, "")
@@ -153,7 +225,10 @@ def _coerce_id(name: str, value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python writes out
+            raise ValidationError(name, "is a number too long to send") from None
     if isinstance(value, float) and math.isfinite(value):
         return str(value)
     if isinstance(value, uuid.UUID):
@@ -181,5 +256,14 @@ def _largest_field(message: Mapping[str, Any]) -> str:
     return max(sizes, key=sizes.__getitem__)
 
 
+def _not_a_field(kind: str, name: object) -> ValidationError:
+    names = ", ".join(sorted(ALLOWED_FIELDS[kind]))
+    return ValidationError(str(name), f"is not a field of {kind}; expected one of {names}")
+
+
 def _kind_of(value: object) -> str:
     return type(value).__name__
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

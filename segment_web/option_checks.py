@@ -38,6 +38,15 @@ def is_seconds(*, positive: bool) -> Check:
     return check
 
 
+def is_optional(check: Check) -> Check:
+    """``check``, with None accepted too."""
+
+    def optional(value: Any) -> str | None:
+        return None if value is None else check(value)
+
+    return optional
+
+
 def is_optional_callable(value: Any) -> str | None:
     return None if value is None or callable(value) else "must be a callable or None"
 

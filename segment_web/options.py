@@ -8,11 +8,15 @@ needs a client but no cookie or page options uses ``CLIENT_OPTIONS`` alone.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .option_checks import Check, is_bool, is_int, is_optional_callable, is_seconds
+from .option_checks import Check, is_bool, is_int, is_optional, is_optional_callable, is_seconds
+from .plan.step import PLAN_MODES
+from .plan.tracking_plan import TrackingPlan
+from .processing.before_send import check_hooks
 from .transport import DEFAULT_HOST, batch_endpoint
 
 
@@ -59,6 +63,19 @@ def is_host(value: Any) -> str | None:
     return None
 
 
+def is_tracking_plan(value: Any) -> str | None:
+    if value is None or isinstance(value, str | os.PathLike | TrackingPlan):
+        return None
+    return "must be a TrackingPlan or the path of a plan file (or None)"
+
+
+def is_one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "must be one of " + ", ".join(map(repr, choices))
+
+    return check
+
+
 def at_least_one(value: int) -> int:
     return max(1, value)
 
@@ -81,6 +98,32 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
     Option("timeout", 15.0, is_seconds(positive=True), "seconds per HTTP request"),
     Option("gzip", True, is_bool, "compress request bodies"),
     Option("shutdown_timeout", 5.0, is_seconds(positive=False), "seconds the final flush may take"),
+    Option(
+        "max_batch_size",
+        None,
+        is_optional(is_int(minimum=1)),
+        "under a backlog a batch may carry up to this many messages (at least flush_at)",
+        "flush_at",
+    ),
+    Option(
+        "before_send",
+        None,
+        check_hooks,
+        "fn(message) -> message or None (drop), or a sequence of them, run in order",
+    ),
+    Option(
+        "tracking_plan",
+        None,
+        is_tracking_plan,
+        "a TrackingPlan or a plan file's path: each call is checked against it",
+    ),
+    Option(
+        "plan_mode",
+        "report",
+        is_one_of(PLAN_MODES),
+        "what a plan violation does: 'raise' PlanViolation, 'report' and send, 'drop'",
+    ),
+    Option("allow_unplanned_events", False, is_bool, "events the plan does not list are fine"),
 )
 CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)
 

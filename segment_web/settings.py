@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any
 
 from .option_checks import is_bool, is_int, is_optional_callable
 from .options import CLIENT_OPTION_NAMES, CLIENT_OPTIONS, Option, Problem, parse_options
+from .plan.step import PlanMode
+from .plan.tracking_plan import TrackingPlan
+from .processing.before_send import Hooks
 from .transport import DEFAULT_HOST
 
 # Anchored: a pattern must match the whole path (see request.pages.PageRules).
@@ -197,6 +201,11 @@ class SegmentSettings:
     timeout: float = _DEFAULTS["timeout"]
     gzip: bool = _DEFAULTS["gzip"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
+    max_batch_size: int | None = _DEFAULTS["max_batch_size"]
+    before_send: Hooks = _DEFAULTS["before_send"]
+    tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
+    plan_mode: PlanMode = _DEFAULTS["plan_mode"]
+    allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE

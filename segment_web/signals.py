@@ -4,6 +4,7 @@
 - ``batch_sent(client, batch=Batch, status=int)``
 - ``batch_failed(client, batch=Batch, error=Exception)``
 - ``message_dropped(client, message=dict | None, message_id=str, reason=str)``
+- ``plan_violation(client, message=dict, event=str, violations=list[Violation])``
 """
 
 from __future__ import annotations
@@ -18,5 +19,8 @@ batch_failed = _signals.signal("batch_failed", doc="A batch finally failed after
 message_dropped = _signals.signal(
     "message_dropped", doc="A message was dropped before delivery; `reason` says why."
 )
+plan_violation = _signals.signal(
+    "plan_violation", doc="A message breaks the tracking plan (plan_mode report or drop)."
+)
 
-__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued"]
+__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued", "plan_violation"]

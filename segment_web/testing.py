@@ -8,15 +8,26 @@
 
 The pytest plugin (installed with the package) gives the fixture ``segment_events``:
 a capture active for the whole test, for every client and adapter in the process.
+
+A captured message has gone the production way up to the client's store: built and
+validated the same way, refused (and reported dropped) when the queue is full, and
+``message_queued`` sent. Where production would store it, it is recorded instead, in
+its wire form. It differs from production only after that point: nothing goes over
+HTTP (so no ``batch_sent``), and the message counts as delivered at once, so its
+callback has run, on the calling thread, before the call returns.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import capture
+
+if TYPE_CHECKING:
+    from .plan import TrackingPlan
 
 
 class CapturedEvents(list[dict[str, Any]]):
@@ -39,6 +50,14 @@ class CapturedEvents(list[dict[str, Any]]):
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         """The captured track calls, or only those of event ``name``."""
         return [m for m in self.of_type("track") if name is None or m.get("event") == name]
+
+    def assert_valid(
+        self, plan: TrackingPlan | str | os.PathLike[str], *, allow_unplanned_events: bool = False
+    ) -> None:
+        """Fail, listing every broken rule, unless each captured message follows ``plan``."""
+        from .plan.testing import assert_messages_follow
+
+        assert_messages_follow(list(self), plan, allow_unplanned_events=allow_unplanned_events)
 
 
 class capture_events:  # lower case: used like a function, as a context manager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import gzip
+import ipaddress
 import logging
 import random
 import threading
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .deadline import DeadlineAdapter, deadline
 from .errors import DeliveryError
 from .version import VERSION
 
@@ -36,12 +38,18 @@ BACKOFF_MAX = 60.0
 
 
 def batch_endpoint(host: str) -> str:
-    """``api.segment.io/v1``, ``https://events.eu1.segmentapis.com/v1/``… → ``…/v1/batch``."""
+    """``api.segment.io/v1``, ``https://events.eu1.segmentapis.com/v1/``… → ``…/v1/batch``.
+
+    Without a scheme the host is reached over https, except a loopback host
+    (``127.0.0.1:8765``, ``localhost:8765``, ``[::1]:8765``), reached over http.
+    """
     if not isinstance(host, str) or not host.strip():
         raise ValueError(f"host must be a non-empty string such as {DEFAULT_HOST!r}, got {host!r}")
     text = host.strip()
     if "://" not in text:
-        text = "https://" + text
+        # A host without a scheme means https, except a loopback one (127.0.0.1:8765,
+        # localhost, [::1]): that is a local development server, which speaks http.
+        text = ("http://" if _is_loopback(urlsplit("//" + text).hostname) else "https://") + text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"host must be an http(s) URL or a host name, got {host!r}")
@@ -51,6 +59,17 @@ def batch_endpoint(host: str) -> str:
     if not path.endswith("/v1"):
         path += "/v1"
     return f"{parts.scheme}://{parts.netloc}{path}/batch"
+
+
+def _is_loopback(hostname: str | None) -> bool:
+    if hostname is None:
+        return False
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def is_retryable(status: int) -> bool:
@@ -111,6 +130,8 @@ class Transport:
         # Done on the delivery thread, at the first POST: proxy look-ups can touch the
         # network on some systems, and the caller's thread never does.
         self._session = session = requests.Session()
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, DeadlineAdapter())
         self._send_options: dict[str, Any] = dict(
             session.merge_environment_settings(self.endpoint, {}, None, None, None)
         )
@@ -121,7 +142,11 @@ class Transport:
         return session
 
     def post(self, body: bytes, retry: int) -> requests.Response:
-        """One attempt; on the Nth retry ``X-Retry-Count: N`` is sent."""
+        """One attempt, within ``timeout`` seconds in all; ``X-Retry-Count: N`` on retry N.
+
+        A server that trickles its answer cannot hold the attempt longer: past the
+        deadline it fails as a read timeout, and is retried as any timeout is.
+        """
         if self._session is None:
             self._connect()
         request = self._template.copy()
@@ -130,8 +155,9 @@ class Transport:
         request.headers["Content-Length"] = str(len(data))
         if retry:
             request.headers["X-Retry-Count"] = str(retry)
-        response = self._adapter.send(request, timeout=self.timeout, **self._send_options)
-        response.content  # noqa: B018 - read it all, so the connection returns to the pool
+        with deadline(self.timeout):
+            response = self._adapter.send(request, timeout=self.timeout, **self._send_options)
+            response.content  # noqa: B018 - read it all, so the connection returns to the pool
         return response
 
     def send(

@@ -118,9 +118,13 @@ def scope_user_id(scope: Scope) -> Any:
     try:
         if not getattr(user, "is_authenticated", False):
             return None
-        return getattr(user, "identity", None) or None
-    except NotImplementedError:  # a BaseUser subclass without an identity
+    except NotImplementedError:
         return None
+    try:
+        identity = getattr(user, "identity", None)
+    except NotImplementedError:  # BaseUser's own; SimpleUser has no other before Starlette 1.10
+        identity = None
+    return identity or getattr(user, "username", None) or None
 
 
 def route_name(scope: Scope) -> str | None:

@@ -36,8 +36,7 @@ class SegmentMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
-        /,  # positional-only, as Starlette's Middleware(cls, **options) protocol requires
+        app: ASGIApp,  # Starlette before 0.41.3 passes it as app=
         write_key: str | None = None,
         *,
         client: Analytics | None = None,

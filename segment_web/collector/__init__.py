@@ -10,16 +10,31 @@ Then point a client (or an adapter's ``HOST`` setting) at it and open the URL::
 
     Analytics("any-key", host="http://127.0.0.1:8765", flush_at=1)
 
+It needs the ``collector`` extra (uvicorn and Starlette): ``pip install
+"segment-web[collector]"``.
+
 Endpoints:
 
-- ``POST /v1/batch`` and ``POST /v1/{identify,track,page,screen,group,alias}``: HTTP
-  basic auth with the write key as user name (any key, or only ``--write-key``), plain
-  or ``Content-Encoding: gzip`` JSON; Segment's limits of 32 KB per message and 500 KB
-  per request. Answers ``{"success": true}``, or a 4xx with ``{"success": false,
-  "message": …}`` saying what was wrong.
-- ``GET /``: the event viewer (filters by type and user, rows expand to the full JSON).
-- ``GET /api/events?type=&user=&limit=``: the same events as JSON, newest first
-  (``limit`` 100 by default, at most 1000); ``DELETE /api/events`` clears them.
+- ``POST /v1/batch`` and ``POST /v1/{identify,track,page,screen,group,alias}``: a JSON
+  body (``Content-Type: application/json``, plain or ``Content-Encoding: gzip``), HTTP
+  basic auth with the write key as user name (any key, or only ``--write-key``);
+  Segment's limits of 32 KB per message and 500 KB per request. Answers
+  ``{"success": true}``, or a 4xx with ``{"success": false, "message": …}`` saying
+  what was wrong.
+- ``GET /``: the event viewer (filters by type, event name and user; rows show ip,
+  page path and campaign, and expand to the full JSON).
+- ``GET /api/events?type=&event=&user=&limit=``: the stored events as JSON, newest
+  first, with ``total`` (``type`` exact; ``event`` and ``user`` match when they contain
+  the text; ``limit`` 100 by default, at most 1000).
+- ``DELETE /api/events?type=&event=&user=``: deletes the events those filters select
+  (all without filters); answers ``{"success": true, "deleted": N}``.
+
+With ``--plan plan.json`` (the ``plan`` extra) each stored event lists the rules of that
+tracking plan it breaks: the page marks it and shows why, and ``GET /api/events`` gives
+each event's ``violations`` and filters on them with ``violations=1`` (or ``0``).
+
+Requests must name ``localhost``, an IP address or a name given with ``--allow-host`` in
+their ``Host`` header, so a web page cannot reach the collector through DNS rebinding.
 
 In Python (tests, demos)::
 
@@ -31,12 +46,26 @@ In Python (tests, demos)::
 
 The database defaults to ``$XDG_CACHE_HOME/segment_web/collector.sqlite3``
 (``~/.cache/…``); what was accepted is committed before the answer, so it survives a
-restart.
+restart of the collector.
 """
 
 from __future__ import annotations
 
-from .app import Collector
-from .store import EventStore, StoredEvent, default_db_path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Collector", "EventStore", "StoredEvent", "default_db_path"]
+from .store import EventFilter, EventStore, StoredEvent, default_db_path
+
+if TYPE_CHECKING:
+    from .app import Collector
+
+__all__ = ["Collector", "EventFilter", "EventStore", "StoredEvent", "default_db_path"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so the store works without the collector extra and
+    # `python -m segment_web.collector` can say which extra to install.
+    if name == "Collector":
+        from .app import Collector
+
+        return Collector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

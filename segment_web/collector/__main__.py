@@ -12,19 +12,64 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from .app import Collector
+from .extra import missing_extra
 
 EXIT_USAGE = 2
+
+API_HELP = """\
+tracking API (what clients send):
+  POST /v1/batch, /v1/{identify,track,page,screen,group,alias}
+      Content-Type: application/json (optionally Content-Encoding: gzip); HTTP basic
+      auth with the write key as user name; 32 KB per message, 500 KB per request.
+      Answers {"success": true} or a 4xx {"success": false, "message": ...}.
+
+JSON API (what the page uses):
+  GET    /api/events?type=&event=&user=&limit=
+      stored events, newest first: {"events": [...], "total": N}. type is exact;
+      event (event or page name) and user (userId or anonymousId) match when they
+      contain the text; limit is 100 by default, at most 1000.
+      With --plan: each event lists its "violations" (path and rule), "plan" names
+      the plan, and violations=1 keeps the events that break it (violations=0: the
+      others), here and in DELETE.
+  DELETE /api/events?type=&event=&user=
+      deletes the events those filters select (every event without filters):
+      {"success": true, "deleted": N}.
+
+Only requests whose Host header is localhost, an IP address or an --allow-host name
+are answered, so web pages cannot reach the collector through DNS rebinding.
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse options, serve, and return the exit code (0 on Ctrl-C, 2 when it cannot start)."""
     args = _parser().parse_args(argv)
+    missing = missing_extra()
+    if missing is not None:
+        print(f"error: {missing}", file=sys.stderr)
+        return EXIT_USAGE
+    from .app import Collector
+
+    plan = None
+    if args.plan is not None:
+        try:
+            from .violations import PlanFlags
+
+            plan = PlanFlags(args.plan, allow_unplanned_events=args.allow_unplanned_events)
+        except (ImportError, ValueError) as error:  # no [plan] extra; a malformed plan
+            print(f"error: --plan: {error}", file=sys.stderr)
+            return EXIT_USAGE
     if not args.quiet:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
         )
-    collector = Collector(args.db, host=args.host, port=args.port, write_key=args.write_key)
+    collector = Collector(
+        args.db,
+        host=args.host,
+        port=args.port,
+        write_key=args.write_key,
+        allowed_hosts=args.allow_host,
+        plan=plan,
+    )
     try:
         collector.open()
     except OSError as error:
@@ -48,9 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     key_note = f"only write key {args.write_key!r}" if args.write_key else "any write key"
+    client_key = args.write_key or "any-key"
     print(f"segment_web collector listening on {collector.url}  ({key_note})", flush=True)
     print(f"  database: {collector.db_path}", flush=True)
-    print(f'  client:   Analytics("KEY", host="{collector.url}", flush_at=1)', flush=True)
+    if plan is not None:
+        print(f"  plan:     {plan.plan.name} ({len(plan.plan.events)} events)", flush=True)
+    print(f"  client:   Analytics({client_key!r}, host={collector.url!r}, flush_at=1)", flush=True)
     print("  Ctrl-C to stop", flush=True)
     try:
         collector.serve_forever()
@@ -66,7 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m segment_web.collector",
         description="Local Segment tracking-API collector: stores messages in SQLite "
-        "and shows them live at its URL.",
+        "and shows them live at its URL. Needs the collector extra: "
+        "pip install 'segment-web[collector]'.",
+        epilog=API_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
     parser.add_argument("--port", type=_port, default=8765, help="port, 0 for any free one [8765]")
@@ -78,6 +129,24 @@ def _parser() -> argparse.ArgumentParser:
         type=_write_key,
         default=None,
         help="accept only this write key [any key is accepted]",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this Host name (repeatable) "
+        "[only localhost and IP addresses]",
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="flag each event that breaks this tracking plan (needs the plan extra)",
+    )
+    parser.add_argument(
+        "--allow-unplanned-events",
+        action="store_true",
+        help="with --plan: events the plan does not list are not flagged",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each received message")
     return parser

@@ -1,22 +1,47 @@
-"""``Collector``: a store and a server together, served on a background thread or this one."""
+"""``Collector``: a store and a uvicorn server together, serving on a background thread."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from .server import CollectorHTTPServer
-from .store import DEFAULT_LIMIT, EventStore, StoredEvent, default_db_path
+from .extra import require_collector_extra
+
+require_collector_extra()
+
+from uvicorn import Server  # noqa: E402
+
+from .hosts import HostRule  # noqa: E402
+from .server import bind, uvicorn_server  # noqa: E402
+from .store import DEFAULT_LIMIT, EventFilter, EventStore, StoredEvent, default_db_path  # noqa: E402
+from .web import create_app  # noqa: E402
+
+if TYPE_CHECKING:
+    from .violations import PlanFlags
+
+DEFAULT_READ_TIMEOUT = 10.0
+_START_SECONDS = 10.0
 
 
 class Collector:
     """A local tracking-API server that stores what it receives in SQLite.
 
     ``db_path`` defaults to ``default_db_path()``; ``port=0`` picks a free port. With
-    ``write_key`` set, only that key is accepted. ``start()`` serves on a background
-    thread, ``serve_forever()`` on the calling one; ``stop()`` ends either. As a context
+    ``write_key`` set, only that key is accepted. Requests must name ``localhost``, an
+    IP address or one of ``allowed_hosts`` in their ``Host`` header (a guard against DNS
+    rebinding), and arrive whole within ``read_timeout`` seconds. With ``plan``
+    (``segment_web.collector.violations.PlanFlags``, the ``plan`` extra), each message is
+    stored with what it breaks in that tracking plan.
+
+    ``start()`` serves on a background thread and returns; ``serve_forever()`` blocks
+    the calling thread until ``stop()`` or Ctrl-C; ``stop()`` ends either. As a context
     manager it starts on entry and stops on exit.
     """
 
@@ -27,26 +52,35 @@ class Collector:
         host: str = "127.0.0.1",
         port: int = 0,
         write_key: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        plan: PlanFlags | None = None,
     ) -> None:
         if write_key is not None and not write_key:
             raise ValueError("write_key must be a non-empty string or None (accept any key)")
+        if not read_timeout > 0:
+            raise ValueError(
+                f"read_timeout must be a positive number of seconds, got {read_timeout!r}"
+            )
         self.db_path = Path(db_path) if db_path is not None else default_db_path()
         self.host = host
         self.write_key = write_key
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.read_timeout = read_timeout
+        self.plan = plan
         self._requested_port = port
         self._store: EventStore | None = None
-        self._server: CollectorHTTPServer | None = None
+        self._socket: socket.socket | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        self._serving = False
+        self._finished: threading.Event | None = None
 
     def open(self) -> Collector:
         """Open the database and bind the port (``OSError`` when the port is busy)."""
-        if self._server is None:
+        if self._socket is None:
             store = EventStore(self.db_path)
             try:
-                self._server = CollectorHTTPServer(
-                    self.host, self._requested_port, store, self.write_key
-                )
+                self._socket = bind(self.host, self._requested_port)
             except BaseException:
                 store.close()
                 raise
@@ -54,46 +88,65 @@ class Collector:
         return self
 
     def start(self) -> Collector:
-        """Serve on a background thread; returns at once, ready for requests."""
-        server = self.open()._bound()
+        """Serve on a background thread; returns once it accepts requests."""
+        sock = self.open()._bound()
         if self._thread is None:
-            self._serving = True
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},
+            app = create_app(
+                self.store,
+                write_key=self.write_key,
+                hosts=HostRule(self.host, self.allowed_hosts),
+                plan=self.plan,
+            )
+            server = uvicorn_server(app, self.read_timeout)
+            finished = threading.Event()
+            thread = threading.Thread(
+                target=_serve,
+                args=(server, sock, finished),
                 name="segment_web-collector",
                 daemon=True,
             )
-            self._thread.start()
+            self._server, self._thread, self._finished = server, thread, finished
+            thread.start()
+            deadline = time.monotonic() + _START_SECONDS
+            while not server.started and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if not server.started:
+                self.stop()
+                raise RuntimeError("the collector's server did not start; see the log")
         return self
 
     def serve_forever(self) -> None:
-        """Serve on the calling thread until ``stop()`` or an exception (Ctrl-C)."""
-        server = self.open()._bound()
+        """Serve until ``stop()`` is called from another thread or Ctrl-C; then return."""
+        self.start()
         try:
-            self._serving = True
-            server.serve_forever(poll_interval=0.1)
+            # Not Thread.join(): on Python 3.11 a Ctrl-C interrupting it marks the
+            # still-running thread as finished, and stop() would then not wait for it.
+            if self._finished is not None:
+                self._finished.wait()
         finally:
-            self._serving = False
+            self.stop()
 
     def stop(self) -> None:
-        """Stop serving, end open connections and close the database. Safe to call twice."""
-        server, store, thread = self._server, self._store, self._thread
-        self._server = self._store = self._thread = None
+        """Stop serving, end open connections and close the database. Safe to call twice.
+
+        A request in progress gets a few seconds to finish; idle connections end at once.
+        """
+        server, thread, sock, store = self._server, self._thread, self._socket, self._store
+        finished = self._finished
+        self._server = self._thread = self._socket = self._store = self._finished = None
         if server is not None:
-            if self._serving:
-                server.shutdown()  # returns at once when serve_forever already ended
-            server.server_close()
-        self._serving = False
-        if thread is not None:
-            thread.join(timeout=5)
+            server.should_exit = True
+        if finished is not None and thread is not threading.current_thread():
+            finished.wait(timeout=10)
+        if sock is not None:
+            sock.close()
         if store is not None:
             store.close()
 
     @property
     def port(self) -> int:
         """The bound port (the real one when 0 was asked for)."""
-        return int(self._bound().server_address[1])
+        return int(self._bound().getsockname()[1])
 
     @property
     def url(self) -> str:
@@ -111,15 +164,24 @@ class Collector:
         return self._store
 
     def events(
-        self, type: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        type: str | None = None,
+        user: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        event: str | None = None,
     ) -> list[StoredEvent]:
-        """Stored events, newest first; ``user`` matches userId or anonymousId."""
-        return self.store.events(type=type, user=user, limit=limit)
+        """Stored events, newest first, filtered as ``GET /api/events`` does.
 
-    def _bound(self) -> CollectorHTTPServer:
-        if self._server is None:
+        ``type`` is exact; ``user`` (userId or anonymousId) and ``event`` (event or
+        page/screen name) match when they contain the text, ignoring ASCII case.
+        """
+        return self.store.events(EventFilter(type=type, event=event, user=user), limit=limit)
+
+    def _bound(self) -> socket.socket:
+        if self._socket is None:
             raise RuntimeError("the collector is not open; call start() first")
-        return self._server
+        return self._socket
 
     def __enter__(self) -> Collector:
         return self.start()
@@ -133,5 +195,12 @@ class Collector:
         self.stop()
 
     def __repr__(self) -> str:
-        where = self.url if self._server is not None else "stopped"
+        where = self.url if self._socket is not None else "stopped"
         return f"<Collector {where} db={str(self.db_path)!r}>"
+
+
+def _serve(server: Server, sock: socket.socket, finished: threading.Event) -> None:
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        finished.set()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import lru_cache, partial
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -145,8 +145,8 @@ def authenticated_user_id(request: HttpRequest) -> Any:
 async def _auth_user_id(request: HttpRequest) -> Any:
     """``authenticated_user_id`` for the async path: ``request.user`` would query the
     database synchronously from the event loop, ``await request.auser()`` does not."""
-    if not hasattr(request, "auser"):  # no AuthenticationMiddleware (or Django < 5.0)
-        return None
+    if not hasattr(request, "auser"):  # no AuthenticationMiddleware, or Django 4.2
+        return await sync_to_async(authenticated_user_id)(request)
     with never_raise("loading the request's user"):
         user = await request.auser()
         return user.pk if user.is_authenticated else None

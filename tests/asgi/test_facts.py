@@ -84,6 +84,12 @@ class NoIdentity:
         raise NotImplementedError
 
 
+class OldSimpleUser(NoIdentity):
+    """Starlette's SimpleUser before 1.10: a username, and BaseUser's unimplemented identity."""
+
+    username = "ada"
+
+
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
@@ -91,6 +97,7 @@ class NoIdentity:
         (User(False, "u-1"), None),
         (User(True, ""), None),
         (NoIdentity(), None),
+        (OldSimpleUser(), "ada"),
         (object(), None),
         (None, None),
     ],

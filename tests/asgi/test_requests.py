@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from importlib.metadata import version
 from typing import Any
 
 import httpx
 import pytest
+from packaging.version import Version
 from starlette.testclient import TestClient
 
 from segment_web import Analytics
@@ -143,6 +145,11 @@ def test_a_cookie_the_app_sets_itself_is_not_doubled(client: Analytics) -> None:
     ]
 
 
+# Starlette before 1.7 does not tell which route matched: the page is named after the
+# endpoint, here `home` mounted as the route named `intro`.
+MOUNTED_ROUTE_PAGE_NAME = "intro" if Version(version("starlette")) >= Version("1.7") else "home"
+
+
 def test_pages_are_named_after_the_matched_route(
     client: Analytics, server: RecordingServer
 ) -> None:
@@ -156,7 +163,7 @@ def test_pages_are_named_after_the_matched_route(
     assert [(m["name"], m["properties"]["path"]) for m in pages] == [
         ("home", "/"),
         ("article", "/articles/x"),
-        ("intro", "/docs/intro"),
+        (MOUNTED_ROUTE_PAGE_NAME, "/docs/intro"),
         ("stream", "/stream"),
     ]
     assert {m["anonymousId"] for m in pages} == {"visitor-1"}

@@ -152,3 +152,85 @@ def test_bad_options_exit_2(run: type[Running], args: list[str], words: str) -> 
     code, stderr = run(*args).finish()
     assert code == 2
     assert words in stderr
+
+
+def test_startup_text_gives_a_client_line_with_the_write_key(
+    run: type[Running], tmp_path: Path
+) -> None:
+    collector = run("--port", "0", "--db", str(tmp_path / "db.sqlite3"), "--write-key", "dev-42")
+    first = collector.next_line()
+    url = first.split()[4]
+    assert "only write key 'dev-42'" in first
+    collector.next_line()  # database
+    client_line = collector.next_line()
+    assert client_line.strip() == f"client:   Analytics('dev-42', host='{url}', flush_at=1)"
+    # The line works as written: that client's events are accepted.
+    assert post(url, "/v1/track", track(), key="dev-42").status_code == 200
+
+
+def test_allow_host_adds_a_host_name(run: type[Running], tmp_path: Path) -> None:
+    collector = run(
+        "--port", "0", "--db", str(tmp_path / "db.sqlite3"), "--allow-host", "collector.test"
+    )
+    url = collector.next_line().split()[4]
+    port = url.rsplit(":", 1)[1]
+    allowed = post(url, "/v1/track", track(), headers={"Host": f"collector.test:{port}"})
+    assert allowed.status_code == 200, allowed.text
+    refused = post(url, "/v1/track", track(), headers={"Host": f"attacker.example:{port}"})
+    assert_refused(refused, 400, "--allow-host")
+    assert len(events(url)) == 1
+
+
+def test_help_documents_the_json_api_and_the_extra() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "segment_web.collector", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0
+    for words in (
+        "GET    /api/events?type=&event=&user=&limit=",
+        "DELETE /api/events?type=&event=&user=",
+        "--allow-host NAME",
+        "Content-Type: application/json",
+        "segment-web[collector]",
+    ):
+        assert words in result.stdout, result.stdout
+
+
+# Runs the command as a user without the extra would: uvicorn and starlette not importable.
+WITHOUT_EXTRA = """
+import runpy, sys
+sys.modules["uvicorn"] = None
+sys.modules["starlette"] = None
+sys.argv = ["segment_web.collector", "--port", "0"]
+runpy.run_module("segment_web.collector", run_name="__main__")
+"""
+
+
+def test_without_the_extra_it_names_the_extra_to_install(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRA],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "error: the collector needs uvicorn and starlette, which its extra installs: "
+        "pip install 'segment-web[collector]'"
+    )
+    # The store alone still imports; the server class says what to install.
+    check = "import sys; sys.modules['uvicorn'] = None\n" + (
+        "from segment_web.collector import EventStore\n"
+        "try:\n    from segment_web.collector import Collector\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert "pip install 'segment-web[collector]'" in imported.stdout, imported.stderr

@@ -131,7 +131,7 @@ def test_the_page_lists_expands_filters_and_refreshes_live(
     expect(page.locator("#rows")).not_to_contain_text("user-42")
     page.fill("#user", "")
     expect(rows).to_have_count(5)
-    page.locator("button.user", has_text="user-42").first.click()
+    page.locator("span.who", has_text="user-42").first.locator("button.only").click()
     expect(rows).to_have_count(3)
     expect(page.locator("#user")).to_have_value("user-42")
 
@@ -155,3 +155,97 @@ def test_an_empty_collector_explains_how_to_send(collector: Collector, page: Pag
     expect(page.locator("tr.detail pre")).to_contain_text("onerror")
     expect(rows.first).to_contain_text(hostile)
     assert page.evaluate("window.__owned") is None
+
+
+def with_context(
+    message: dict[str, object], ip: str, path: str, **campaign: str
+) -> dict[str, object]:
+    context = {"ip": ip, "page": {"path": path, "url": f"http://shop.test{path}"}}
+    if campaign:
+        context["campaign"] = campaign
+    return {**message, "context": context}
+
+
+def test_rows_show_ip_path_and_campaign_and_expand_from_anywhere(
+    collector: Collector, page: Page
+) -> None:
+    batch = [
+        with_context(
+            {"type": "page", "anonymousId": "anon-1", "name": "Pricing"},
+            "203.0.113.7",
+            "/pricing",
+            source="newsletter",
+            medium="email",
+            name="autumn",
+        ),
+        with_context(
+            {"type": "track", "userId": "customer-1001", "event": "Order Completed"},
+            "198.51.100.23",
+            "/checkout",
+        ),
+        {"type": "track", "userId": "customer-77", "event": "Order Refunded"},
+        {"type": "identify", "userId": "customer-1001", "traits": {"plan": "pro"}},
+    ]
+    assert post(collector.url, "/v1/batch", {"batch": batch}).status_code == 200
+    page.goto(collector.url)
+    rows = page.locator("tr.event")
+    expect(rows).to_have_count(4)
+    pricing = rows.filter(has_text="Pricing")
+    expect(pricing.locator('[data-fact="ip"]')).to_have_text("ip203.0.113.7")
+    expect(pricing.locator('[data-fact="path"]')).to_have_text("path/pricing")
+    expect(pricing.locator('[data-fact="campaign"]')).to_have_text(
+        "campaignnewsletter / email / autumn"
+    )
+    completed = rows.filter(has_text="Order Completed")
+    expect(completed.locator('[data-fact="ip"]')).to_have_text("ip198.51.100.23")
+    expect(completed.locator('[data-fact="path"]')).to_have_text("path/checkout")
+    expect(completed.locator('[data-fact="campaign"]')).to_have_count(0)
+
+    # A click in the middle of a row, and in the middle of each of its cells, toggles it.
+    box = completed.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(completed).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("tr.detail pre")).to_contain_text('"ip": "198.51.100.23"')
+    cells = completed.locator("td")
+    expect(cells).to_have_count(6)
+    for index in range(6):
+        expanded_before = completed.get_attribute("aria-expanded") == "true"
+        cell = cells.nth(index).bounding_box()
+        assert cell is not None
+        page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+        expect(completed).to_have_attribute("aria-expanded", str(not expanded_before).lower())
+    assert "user=" not in page.url  # none of those clicks set a filter
+
+    # The event filter matches part of the event or page name, ignoring case.
+    page.fill("#event", "order")
+    expect(rows).to_have_count(2)
+    assert "event=order" in page.url
+    page.fill("#event", "pric")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Pricing")
+    page.fill("#event", "")
+    expect(rows).to_have_count(4)
+
+    # The user filter matches part of a userId or anonymousId.
+    page.fill("#user", "customer-")
+    expect(rows).to_have_count(3)
+    page.fill("#user", "1001")
+    expect(rows).to_have_count(2)
+
+    # With filters set, the delete button deletes only what they show.
+    page.fill("#event", "order")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#clear")).to_have_text("Delete matching")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#clear")
+    expect(rows).to_have_count(0)
+    page.fill("#event", "")
+    page.fill("#user", "")
+    expect(page.locator("#clear")).to_have_text("Clear all")
+    expect(rows).to_have_count(3)
+    assert [event.event_or_name for event in collector.events()] == [
+        None,
+        "Order Refunded",
+        "Pricing",
+    ]

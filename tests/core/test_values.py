@@ -7,13 +7,16 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import json
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pydantic
 import pytest
 
 from segment_web import Analytics, ValidationError
+from segment_web.serialize import MAX_DEPTH
 from tests.core.helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
@@ -210,3 +213,135 @@ def test_ids_must_be_strings_or_finite_numbers(make_client: MakeClient, bad: obj
 def test_callback_must_be_callable(make_client: MakeClient) -> None:
     with pytest.raises(ValidationError, match="callback"):
         make_client().track(user_id="u", event="E", callback="print")  # type: ignore[arg-type]
+
+
+class RaisesKeyErrorOnAnyAttribute:
+    def __getattr__(self, name: str) -> Any:
+        raise KeyError(name)
+
+
+class ModelDumpPropertyRaises:
+    @property
+    def model_dump(self) -> Any:
+        raise RuntimeError("broken model")
+
+
+class BrokenMapping(Mapping[str, Any]):
+    def __getitem__(self, key: str) -> Any:
+        raise LookupError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        raise OSError("cannot iterate")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def depth_of(value: Any) -> int:
+    """How many levels of objects and arrays ``value`` nests, itself included."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A dict nesting ``depth`` levels of objects, itself included."""
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"user_id": 10**5000}, "user_id"),
+        ({"anonymous_id": -(10**5000)}, "anonymous_id"),
+        ({"properties": {"n": [1, 10**5000]}}, "properties.n.1"),
+        ({"properties": {10**5000: 1}}, "properties"),
+        ({"properties": {"x": RaisesKeyErrorOnAnyAttribute()}}, "properties.x"),
+        ({"properties": {"x": [ModelDumpPropertyRaises()]}}, "properties.x.0"),
+        ({"properties": {"x": BrokenMapping()}}, "properties.x"),
+        ({"context": BrokenMapping()}, "context"),
+        ({"properties": {"\ud800": 1}}, "properties.\\ud800"),
+        ({"properties": {"ok": {"\udfff key": "v"}}}, "properties.ok.\\udfff key"),
+        ({"properties": {"ok": "\ud800"}}, "properties.ok"),
+        ({"properties": {1: "a", "1": "b"}}, "properties.1"),
+        ({"properties": {"deep": [{True: 1, "true": 2}]}}, "properties.deep.0.true"),
+        ({"traits": {None: 1, "null": 2}}, "traits.null"),
+        ({"context": {"x": {1.5: 1, "1.5": 2}}}, "context.x.1.5"),
+        ({"properties": {float("nan"): 1}}, "properties"),
+    ],
+)
+def test_whatever_a_value_does_the_call_raises_only_a_validation_error_naming_it(
+    make_client: MakeClient, server: RecordingServer, fields: dict[str, Any], path: str
+) -> None:
+    call = "identify" if "traits" in fields else "track"
+    fields = {"user_id": "u", **fields} if "_id" not in next(iter(fields)) else fields
+    if call == "track":
+        fields["event"] = "E"
+    client = make_client()
+    with pytest.raises(ValidationError) as caught:
+        getattr(client, call)(**fields)
+    assert caught.value.field == path
+    str(caught.value).encode("utf-8")  # printable and loggable, even for a lone surrogate
+    assert client.queued == 0
+
+
+def test_keys_that_do_not_collide_are_sent_as_strings(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    properties = sent_properties(
+        make_client(), server, {1: "a", 2.5: "b", False: "c", None: "d", "line1": "e"}
+    )
+    assert properties == {"1": "a", "2.5": "b", "false": "c", "null": "d", "line1": "e"}
+
+
+def test_nesting_up_to_the_limit_is_sent_deeper_is_refused(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    # The message is level 1 and properties level 2: properties may nest MAX_DEPTH - 1.
+    client = make_client()
+    client.track(user_id="u", event="E", properties=nested(MAX_DEPTH - 1))
+    assert client.flush(timeout=10) == 1
+    assert depth_of(json.loads(server.requests[0].data)) == MAX_DEPTH + 2  # in the body
+    with pytest.raises(ValidationError, match=f"deeper than {MAX_DEPTH}") as caught:
+        client.track(user_id="u", event="E", properties=nested(MAX_DEPTH))
+    assert caught.value.field == "properties" + ".a" * (MAX_DEPTH - 1)
+    with pytest.raises(ValidationError, match="properties"):
+        client.track(
+            user_id="u", event="E", properties={"list": [[[[[[]]]]]] * 1} | {"deep": nested(980)}
+        )
+    assert client.flush(timeout=10) == 0
+
+
+def test_a_large_flat_message_is_not_mistaken_for_a_deep_one(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    properties = sent_properties(make_client(), server, {"items": [{"n": n} for n in range(500)]})
+    assert len(properties["items"]) == 500
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "field"),
+    [
+        ("identify", {"user_id": "u", "event": "E"}, "event"),
+        ("alias", {"user_id": "u", "previous_id": "p", "properties": {}}, "properties"),
+        ("group", {"user_id": "u", "group_id": "g", "name": "n"}, "name"),
+        ("page", {"user_id": "u", "traits": {}}, "traits"),
+    ],
+)
+def test_enqueue_refuses_fields_that_are_not_of_the_message_type(
+    make_client: MakeClient, kind: Any, fields: dict[str, Any], field: str
+) -> None:
+    client = make_client()
+    with pytest.raises(ValidationError, match=f"is not a field of {kind}") as caught:
+        client.enqueue(kind, fields)
+    assert caught.value.field == field
+    assert client.queued == 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from segment_web import Analytics, __version__
+from segment_web import Analytics, ValidationError, __version__
 from tests.core.helpers import Callbacks, MakeClient
 from tests.support.recording_server import RecordingServer
 
@@ -272,3 +272,79 @@ def test_none_fields_are_omitted_never_null(
     (message,) = server.messages
     assert set(message) == {"type", "messageId", "timestamp", "context", "userId"}
     assert b"null" not in request.data
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "wire"),
+    [
+        ("2023-05-06T07:08:09.123Z", "2023-05-06T07:08:09.123Z"),
+        ("2023-05-06T09:08:09.123456+02:00", "2023-05-06T07:08:09.123Z"),
+        ("2023-05-06 07:08:09", "2023-05-06T07:08:09.000Z"),  # no offset: UTC
+        ("20230506T070809Z", "2023-05-06T07:08:09.000Z"),
+        (dt.datetime(5, 1, 1), "0005-01-01T00:00:00.000Z"),  # years keep four digits
+        ("0005-01-01T00:00:00Z", "0005-01-01T00:00:00.000Z"),
+    ],
+)
+def test_iso_8601_strings_and_early_years_are_sent_in_the_wire_format(
+    make_client: MakeClient, server: RecordingServer, timestamp: object, wire: str
+) -> None:
+    message = send_one(make_client(), server, "track", user_id="u", event="E", timestamp=timestamp)
+    assert message["timestamp"] == wire
+    assert ISO_MS_Z.match(message["timestamp"])
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "2024-01-01",  # a date is not a point in time
+        "yesterday",
+        "2024-13-01T00:00:00Z",
+        "2024-01-01T00:00:00\ud800",
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),  # before year 1 in UTC
+        dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-2))),
+        dt.date(2024, 1, 1),
+    ],
+)
+def test_unusable_timestamps_are_a_validation_error(
+    make_client: MakeClient, timestamp: object
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        make_client().track(user_id="u", event="E", timestamp=timestamp)
+    assert caught.value.field == "timestamp"
+
+
+def test_naive_datetimes_mean_utc_in_properties_as_in_timestamp(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    naive = dt.datetime(2024, 2, 3, 4, 5, 6, 789000)
+    message = send_one(
+        make_client(),
+        server,
+        "track",
+        user_id="u",
+        event="E",
+        timestamp=naive,
+        properties={"at": naive, "aware": naive.replace(tzinfo=dt.timezone.utc)},
+    )
+    assert message["timestamp"] == "2024-02-03T04:05:06.789Z"
+    assert message["properties"] == {
+        "at": "2024-02-03T04:05:06.789000+00:00",
+        "aware": "2024-02-03T04:05:06.789000+00:00",
+    }
+    for text in (message["timestamp"], message["properties"]["at"]):
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        assert parsed == naive.replace(tzinfo=dt.timezone.utc)
+
+
+def test_a_loopback_host_without_a_scheme_is_reached_over_http(server: RecordingServer) -> None:
+    client = Analytics("k", host=f"127.0.0.1:{server.port}", flush_at=1)
+    try:
+        assert client.endpoint == f"http://127.0.0.1:{server.port}/v1/batch"
+        client.track(user_id="u", event="E")
+        assert client.flush(timeout=10) == 1
+    finally:
+        client.shutdown(timeout=5)
+    assert server.messages[0]["event"] == "E"
+    for host in ("localhost:8765", "[::1]:8765"):
+        assert Analytics("k", host=host, enable=False).endpoint.startswith("http://")
+    assert Analytics("k", host="api.example.com:8765", enable=False).endpoint.startswith("https://")

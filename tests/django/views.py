@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import alogin, authenticate, login
+from asgiref.sync import sync_to_async
+from django.contrib.auth import authenticate, login
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views import View
 
 import segment_web
+
+try:
+    from django.contrib.auth import alogin as async_login
+except ImportError:  # Django 4.2: no alogin() yet
+    async_login = sync_to_async(login)
 
 PAGE = "<!doctype html><title>shop</title><p>hello</p>"
 
@@ -62,7 +68,7 @@ async def async_page(request: HttpRequest) -> HttpResponse:
 
 async def async_login_then_page(request: HttpRequest) -> HttpResponse:
     user = await User.objects.aget(username=request.GET["username"])
-    await alogin(request, user)
+    await async_login(request, user)
     return HttpResponse(PAGE)
 
 

@@ -34,6 +34,9 @@ def test_make_demo_shows_events_from_every_framework(tmp_path: Path) -> None:
     assert out.count("source=newsletter name=autumn") == 3
     assert out.count(" 127.0.0.1 ") == 24
     assert "Signed Up" in out and "Product Added" in out
+    # the collector judged each event against the example tracking plan
+    assert "6 of them break the tracking plan 'Example shop'" in out
+    assert out.count("✗ properties.currency: 'currency' is a required property") == 6
     assert (tmp_path / "segment_web" / "demo.sqlite3").exists()
     ports = re.findall(r"shop on http://127\.0\.0\.1:(\d+)", out)
     assert len(ports) == 3

@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from segment_web import Analytics
-from segment_web.ids import uuid4
 from segment_web.integration import build_client, never_raise
 from segment_web.request.anonymous_id import read_anonymous_id
 from segment_web.request.context import RequestRules, campaign_from_query, preferred_locale
@@ -289,12 +288,6 @@ def test_never_raise_logs_the_failure_and_swallows_it(caplog: pytest.LogCaptureF
     assert record.exc_info is not None and record.exc_info[0] is KeyError
     with pytest.raises(KeyboardInterrupt), never_raise("anything"):
         raise KeyboardInterrupt
-
-
-def test_uuid4_ids_are_valid_and_unique() -> None:
-    ids = {uuid4() for _ in range(20_000)}
-    assert len(ids) == 20_000
-    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
 
 
 def test_timeout_must_be_positive_as_the_client_requires() -> None:

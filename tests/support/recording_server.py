@@ -18,7 +18,9 @@ class Reply:
     """One scripted answer. ``drop`` closes the connection without answering.
 
     ``delay`` is cut short when the server closes, so a "hung" server never outlives
-    its test.
+    its test. ``trickle`` answers a byte every ``TRICKLE_EVERY`` seconds, without end
+    (bounded: ``TRICKLE_MAX_BYTES``): ``"headers"`` from the status line on, ``"body"``
+    after complete headers; it ends when the client hangs up or the server closes.
     """
 
     status: int = 200
@@ -26,11 +28,17 @@ class Reply:
     delay: float = 0.0
     drop: bool = False
     body: bytes = b'{"success": true}'
+    trickle: str | None = None
+
+
+TRICKLE_EVERY = 0.05  # seconds between bytes: far inside any per-read timeout
+TRICKLE_MAX_BYTES = 2000
 
 
 @dataclass
 class Recorded:
-    """One request as received. ``status`` is what was answered; 0 for a dropped one."""
+    """One request as received. ``status`` is what was answered; 0 for a dropped or
+    trickled one."""
 
     path: str
     headers: dict[str, str]
@@ -53,6 +61,7 @@ class RecordingServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.arrived = 0  # requests whose body was read, answered yet or not
+        self.trickles_ended: list[float] = []  # time.monotonic() when each trickle stopped
         self.script: list[Reply] = []
         self.default = Reply()
         self._cond = threading.Condition()
@@ -80,7 +89,7 @@ class RecordingServer:
                 gzipped = self.headers.get("Content-Encoding") == "gzip"
                 data = gzip.decompress(raw) if gzipped else raw
                 body = json.loads(data)
-                status = 0 if reply.drop else reply.status
+                status = 0 if reply.drop or reply.trickle else reply.status
                 record = Recorded(self.path, dict(self.headers), raw, data, body, status, at)
                 with server._cond:
                     server.requests.append(record)
@@ -88,6 +97,10 @@ class RecordingServer:
                 if reply.drop:
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return
+                if reply.trickle:
+                    self.close_connection = True
+                    server._trickle(self.wfile, reply.trickle)
                     return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
@@ -104,6 +117,36 @@ class RecordingServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
         self._thread.start()
+
+    def _trickle(self, out: Any, part: str) -> None:
+        if part == "headers":
+            out.write(b"HTTP/1.1 200 OK\r\n")
+            endless = b"X-Slow: " + b"a" * TRICKLE_MAX_BYTES
+        else:
+            out.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            endless = b"a" * TRICKLE_MAX_BYTES
+        try:
+            for byte in endless:
+                if self._closed.wait(TRICKLE_EVERY):
+                    break
+                out.write(bytes([byte]))
+                out.flush()
+        except OSError:
+            pass  # the client hung up: the trickle is over
+        with self._cond:
+            self.trickles_ended.append(time.monotonic())
+            self._cond.notify_all()
+
+    def wait_trickles_ended(self, count: int, timeout: float = 10.0) -> list[float]:
+        """Wait until ``count`` trickled answers stopped (fails on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.trickles_ended) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"a trickle still went on after {timeout}s")
+                self._cond.wait(left)
+            return list(self.trickles_ended)
 
     def reply(self, *replies: Reply) -> None:
         """Script the next answers, in order; the default answers after them."""

@@ -1,0 +1,41 @@
+"""Tracking plans: check events against a Segment tracking plan, and generate typed
+functions from it. Needs the ``jsonschema`` package: ``pip install "segment-web[plan]"``.
+
+Validate every call (on the caller's thread, before the message is queued)::
+
+    analytics = Analytics("KEY", tracking_plan="plan.json", plan_mode="raise")
+    analytics.track(user_id="u1", event="Order Completed", properties={"revenue": "12"})
+    # PlanViolation: 'Order Completed' violates the tracking plan:
+    #     properties.revenue: '12' is not of type 'number'
+
+``plan_mode`` is ``"raise"`` (development and tests), ``"report"`` (the default: sent
+unchanged, the ``plan_violation`` signal and a rate-limited log line) or ``"drop"`` (not
+sent, reported as a drop with reason ``"plan violation"``). A track event the plan does
+not list is a violation unless ``allow_unplanned_events=True``.
+
+Check by hand: ``TrackingPlan.load("plan.json").check(message)`` returns the
+``Violation``s of one wire-shaped message dict.
+
+Generate one typed function per event::
+
+    python -m segment_web.plan generate plan.json -o myapp/analytics_events.py
+"""
+
+from __future__ import annotations
+
+from ..processing.step import Drop
+from .schemas import PlanError
+from .step import PLAN_MODES, PlanCheck, PlanMode
+from .tracking_plan import Rule, TrackingPlan
+from .violation import Violation
+
+__all__ = [
+    "PLAN_MODES",
+    "Drop",
+    "PlanCheck",
+    "PlanError",
+    "PlanMode",
+    "Rule",
+    "TrackingPlan",
+    "Violation",
+]

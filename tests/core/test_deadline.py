@@ -1,0 +1,27 @@
+"""``timeout`` bounds a whole POST: a destination that trickles its answer a byte at a
+time is cut off at the deadline and the batch is retried, as after any timeout."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.helpers import MakeClient
+from tests.support.recording_server import RecordingServer, Reply
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_trickled_answer_ends_the_attempt_at_the_deadline_and_the_batch_is_retried(
+    make_client: MakeClient, server: RecordingServer, part: str
+) -> None:
+    timeout = 0.5
+    server.reply(Reply(trickle=part))
+    client = make_client(timeout=timeout, max_retries=2)
+    client.track(user_id="u", event="E")
+    assert client.flush(timeout=20) == 1
+    assert len(server.messages) == 1
+    first, retry = server.requests
+    assert (first.headers.get("X-Retry-Count"), retry.headers.get("X-Retry-Count")) == (None, "1")
+    assert timeout * 0.9 <= retry.at - first.at < timeout + 5.0
+    # The client hung up: the server's next byte failed soon after the deadline.
+    (ended,) = server.wait_trickles_ended(1)
+    assert ended - first.at < timeout + 5.0
