@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from segment_web.signals import message_dropped
 from tests.privacy import apps, hooks
 from tests.privacy.drivers import ADAPTERS, Adapter
 from tests.support.recording_server import RecordingServer
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -140,3 +144,53 @@ def test_a_broken_django_before_send_drops_every_message_and_is_reported(
     assert server.messages == []  # fail closed: no unscrubbed data leaves
     assert sorted(kind for _, kind, _ in drops) == ["identify", "page", "track"]
     assert {reason for _, _, reason in drops} == {"before_send raised"}
+
+
+@pytest.fixture(scope="module")
+def scrub_pii() -> Any:
+    """The README's ``scrub_pii`` recipe, run as written."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Privacy") :]
+    found = re.search(r"```python\n(# myapp/analytics.py\n.*?)```", section, re.S)
+    assert found is not None
+    namespace: dict[str, Any] = {"__name__": "readme_recipe"}
+    exec(compile(found.group(1), "README.md", "exec"), namespace)
+    return namespace["scrub_pii"]
+
+
+def test_the_readme_recipe_scrubs_personal_data_from_every_message(
+    adapter: Adapter, scrub_pii: Any
+) -> None:
+    adapter.start(before_send=scrub_pii)
+    referrer = "https://mail.example/inbox?to=ada@example.com"
+    query = "?identify=1&email=ada%40example.com&utm_source=news"
+    assert adapter.get(query, headers={"Referer": referrer}) == 200
+    sent = by_type(adapter.sent(3))
+    assert sent["identify"]["traits"] == {"plan": "pro"}
+    for message in sent.values():
+        page = message["context"]["page"]
+        assert page["url"].endswith(apps.PATH) and "search" not in page
+        assert page["referrer"] == "https://mail.example/inbox"
+        assert message["context"]["campaign"] == {"source": "news"}  # the rest stays
+    assert sent["page"]["properties"] == sent["page"]["context"]["page"]
+    wire = json.dumps(adapter.server.messages)
+    assert "ada@example.com" not in wire and "ada%40example.com" not in wire
+
+
+def test_the_readme_recipe_masks_addresses_at_any_depth(scrub_pii: Any) -> None:
+    message = {
+        "type": "track",
+        "properties": {
+            "note": "from ada@example.com via https://x.example/?to=b.c+d@mail.example.org",
+            "items": [{"email": "x@y.z", "sku": 1}],
+        },
+        "context": {"traits": {"phone": "+41 79", "plan": "pro"}},
+    }
+    assert scrub_pii(message) == {
+        "type": "track",
+        "properties": {
+            "note": "from [email] via https://x.example/?to=[email]",
+            "items": [{"sku": 1}],
+        },
+        "context": {"traits": {"plan": "pro"}},
+    }
