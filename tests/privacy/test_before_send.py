@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +14,8 @@ import pytest
 from segment_web.signals import message_dropped
 from tests.privacy import apps, hooks
 from tests.privacy.drivers import ADAPTERS, Adapter
+from tests.support.readme import run_snippet
 from tests.support.recording_server import RecordingServer
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -149,13 +146,7 @@ def test_a_broken_django_before_send_drops_every_message_and_is_reported(
 @pytest.fixture(scope="module")
 def scrub_pii() -> Any:
     """The README's ``scrub_pii`` recipe, run as written."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Privacy") :]
-    found = re.search(r"```python\n(# myapp/analytics.py\n.*?)```", section, re.S)
-    assert found is not None
-    namespace: dict[str, Any] = {"__name__": "readme_recipe"}
-    exec(compile(found.group(1), "README.md", "exec"), namespace)
-    return namespace["scrub_pii"]
+    return run_snippet("## Privacy", "# myapp/analytics.py\n")["scrub_pii"]
 
 
 def test_the_readme_recipe_scrubs_personal_data_from_every_message(
