@@ -10,6 +10,7 @@ from typing import Any
 from django.test import Client as DjangoClient
 from django.test.utils import override_settings
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
@@ -123,8 +124,19 @@ class AsgiAdapter(Adapter):
         self, query: str = "", *, peer: str = PEER, headers: dict[str, str] | None = None
     ) -> int:
         # No ``with``: the lifespan (whose shutdown flushes the client) stays unstarted.
-        http = TestClient(self.app, client=(peer, 4711), base_url="http://shop.example")
+        # The peer is set in the scope itself: TestClient's ``client=`` is newer than the
+        # oldest Starlette supported.
+        http = TestClient(with_peer(self.app, peer), base_url="http://shop.example")
         return http.get(apps.PATH + query, headers=headers).status_code
+
+
+def with_peer(app: ASGIApp, peer: str) -> ASGIApp:
+    """``app`` seen from ``peer``: the ASGI scope's ``client`` address, as a server sets it."""
+
+    async def from_peer(scope: Scope, receive: Receive, send: Send) -> None:
+        await app({**scope, "client": (peer, 4711)}, receive, send)
+
+    return from_peer
 
 
 ADAPTERS = {cls.name: cls for cls in (DjangoAdapter, FlaskAdapter, AsgiAdapter)}
