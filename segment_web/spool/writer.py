@@ -1,0 +1,106 @@
+"""Appending records to an owner's segment files, and the fsync policy."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+from .files import segment_path
+from .records import Position, position
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+
+
+class SegmentWriter:
+    """Writes records to ``<owner>.<number>.seg`` files, starting a new file past
+    ``segment_bytes`` so that delivered files can be deleted whole.
+
+    Not thread-safe: the spool calls it under its lock.
+    """
+
+    def __init__(self, directory: str, owner: str, *, segment_bytes: int) -> None:
+        self.directory = directory
+        self.owner = owner
+        self.segment_bytes = segment_bytes
+        self.number = 0
+        self.offset = 0
+        self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
+        self.retired: list[int] = []  # descriptors of finished segments, not yet synced
+
+    @property
+    def end(self) -> Position:
+        return position(self.number, self.offset)
+
+    def write(self, record: bytes) -> Position:
+        """Append one record with a single ``write``; returns the position after it.
+
+        On an error the file may hold part of the record (a torn record, which readers
+        skip); the next record starts after it.
+        """
+        if self.offset and self.offset + len(record) > self.segment_bytes:
+            self._next_segment()
+        try:
+            written = os.write(self.fd, record)
+        except OSError:
+            self.offset = os.fstat(self.fd).st_size
+            raise
+        self.offset += written
+        if written < len(record):  # only on a full disk, which a second try reports
+            self.offset = os.fstat(self.fd).st_size
+            raise OSError(28, "short write to the spool (disk full?)")
+        return position(self.number, self.offset)
+
+    def _next_segment(self) -> None:
+        fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
+        self.retired.append(self.fd)
+        self.fd = fd
+        self.number += 1
+        self.offset = 0
+
+    def close(self) -> None:
+        for fd in [*self.retired, self.fd]:
+            os.close(fd)
+        self.retired = []
+
+
+class Syncer:
+    """Calls ``fsync`` on the spool's files at most every ``interval`` seconds, from a
+    thread of its own, so that no caller ever waits for the disk."""
+
+    def __init__(self, interval: float, lock: threading.Lock, writer: SegmentWriter) -> None:
+        self.interval = interval
+        self.lock = lock
+        self.writer = writer
+        self.dirty = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="segment_web-spool-sync", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sync()
+
+    def sync(self) -> None:
+        with self.lock:
+            if not self.dirty and not self.writer.retired:
+                return
+            self.dirty = False
+            current = os.dup(self.writer.fd)  # stays valid if the writer moves on meanwhile
+            retired, self.writer.retired = self.writer.retired, []
+        try:
+            for fd in [*retired, current]:
+                # the write already succeeded; a failing disk shows at the next write
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+        finally:
+            for fd in [*retired, current]:
+                os.close(fd)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        self.sync()
