@@ -34,6 +34,7 @@ class Cursor:
         self.position = start
         self.next_segment = next_segment
         self.damaged_bytes = 0
+        self.quiet = False  # count damage without logging it
         self._fd = -1
         self._fd_segment = -1
 
@@ -84,6 +85,8 @@ class Cursor:
             )
             for where, length in parsed.damaged:
                 self.damaged_bytes += length
+                if self.quiet:
+                    continue
                 logger.error(
                     "segment_web: spool file %s is damaged: %d byte(s) at offset %d skipped "
                     "(a torn write or a bad block); the intact records around them are kept",

@@ -175,24 +175,27 @@ class Orphan:
         if start is None:
             start = position(self.segments[0], 0) if self.segments else 0
         self.acknowledged = start
-        self._cursor = Cursor(directory, owner, start, self._next_segment)
+        self.cursor = Cursor(directory, owner, start, self._next_segment)
 
     def _next_segment(self, number: int) -> int | None:
         return next((n for n in self.segments if n > number), None)
 
-    def count(self) -> int:
-        """How many intact records are left to send (reads them all once)."""
-        counter = Cursor(self.directory, self.owner, self._cursor.position, self._next_segment)
+    def count(self) -> tuple[int, int]:
+        """How many intact records are left to send, and their bytes plus one each
+        (reads them all once, quietly: damage is logged when they are sent)."""
+        counter = Cursor(self.directory, self.owner, self.cursor.position, self._next_segment)
+        counter.quiet = True
+        total = size = 0
         try:
-            total = 0
             while batch := counter.read(limit=None, max_records=10_000, max_bytes=1 << 30):
                 total += len(batch)
-            return total
+                size += sum(len(payload) + 1 for payload, _ in batch)
         finally:
             counter.close()
+        return total, size
 
     def read(self, *, max_records: int, max_bytes: int) -> list[tuple[bytes, Position]]:
-        return self._cursor.read(limit=None, max_records=max_records, max_bytes=max_bytes)
+        return self.cursor.read(limit=None, max_records=max_records, max_bytes=max_bytes)
 
     def acknowledge(self, where: Position) -> None:
         if where > self.acknowledged:
@@ -201,7 +204,7 @@ class Orphan:
 
     def remove(self) -> None:
         """Everything was sent: delete the files, the lock file last, and let go."""
-        self._cursor.close()
+        self.cursor.close()
         for number in self.segments:
             _unlink(segment_path(self.directory, self.owner, number))
         self._ack.remove()
@@ -209,13 +212,13 @@ class Orphan:
 
     def release(self) -> None:
         """Stop before the end: leave what is left for a later process."""
-        self._cursor.close()
+        self.cursor.close()
         self._ack.close()
         self._lock.release()
 
     def forget(self) -> None:
         """In a forked child: the parent keeps draining it."""
-        self._cursor.close()
+        self.cursor.close()
         self._ack.close()
         self._lock.forget()
 
