@@ -2,13 +2,13 @@
 
 ``uuid.uuid4()`` reads ``os.urandom`` for every id, a system call that costs several
 microseconds in sandboxes and VMs. Message ids must be unique, not secret, so a
-private generator seeded from the OS (and re-seeded in a forked child, which would
-otherwise repeat its parent's ids) does the job in a fraction of that.
+private generator seeded from the OS (and re-seeded in a forked child by
+``segment_web.lifecycle``, since a child would otherwise repeat its parent's ids) does
+the job in a fraction of that.
 """
 
 from __future__ import annotations
 
-import os
 import random
 
 _generator = random.Random()
@@ -22,6 +22,3 @@ def uuid4() -> str:
     bits = (_generator.getrandbits(128) & _CLEAR) | _VERSION_4 | _VARIANT_RFC_4122
     text = f"{bits:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-os.register_at_fork(after_in_child=_generator.seed)

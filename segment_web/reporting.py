@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -21,14 +22,23 @@ DROP_LOG_INTERVAL = 5.0  # seconds; a flood of drops is logged as counts, not li
 
 
 class Reporter:
-    """Reports on behalf of one client (the sender of every signal)."""
+    """Reports on behalf of one client (the sender of every signal).
+
+    The client is held weakly: the delivery thread reports through this object, and must
+    not keep a client the application dropped alive. Batches still delivered after the
+    client was collected are signalled with ``None`` as sender.
+    """
 
     def __init__(self, sender: object, error_handler: Callable[[Exception], Any] | None) -> None:
-        self.sender = sender
+        self._sender = weakref.ref(sender)
         self.error_handler = error_handler
         self._drop_lock = threading.Lock()
         self._drops_unlogged: dict[str, int] = {}
         self._last_drop_log = 0.0
+
+    @property
+    def sender(self) -> object:
+        return self._sender()
 
     def queued(self, message: Mapping[str, Any]) -> None:
         if signals.message_queued.receivers:
@@ -43,13 +53,22 @@ class Reporter:
         if signals.batch_failed.receivers:
             self._signal(signals.batch_failed, batch=batch, error=error)
         self._callbacks(entries, error, batch)
+        # Logged once per batch in any case; an error_handler makes it a warning, since
+        # the application handles the failure itself.
+        level = logging.ERROR if self.error_handler is None else logging.WARNING
+        count = len(batch)
+        logger.log(
+            level,
+            "segment_web: a batch of %d message%s failed: %s",
+            count,
+            "" if count == 1 else "s",
+            error,
+        )
         if self.error_handler is not None:
             try:
                 self.error_handler(error)
             except Exception:
                 logger.exception("segment_web: the error_handler raised")
-        else:
-            logger.error("segment_web: a batch of %d messages failed: %s", len(batch), error)
 
     def dropped(
         self, entries: list[Entry], reason: str, messages: list[Mapping[str, Any]] | None = None

@@ -45,8 +45,12 @@ def test_exit_is_bounded_by_shutdown_timeout_against_a_hung_server(
     done, elapsed = run_script(
         f"""
         from segment_web import Analytics
+        import time
         client = Analytics("k", host={server.url!r}, shutdown_timeout=1.0, flush_at=100)
         client.track(user_id="u", event="Never Answered")  # the first goes at once
+        deadline = time.monotonic() + 10
+        while client.queued and time.monotonic() < deadline:  # until it is in flight
+            time.sleep(0.01)
         client.track(user_id="u", event="Still Queued")
         """
     )
