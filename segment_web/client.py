@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import capture, lifecycle
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
@@ -14,12 +15,22 @@ from .calls import MessageCalls
 from .delivery import Deliverer
 from .errors import ClientClosedError, ValidationError
 from .message import MessageType, build_message, normalize_fields
-from .option_checks import is_bool, is_int, is_optional_callable, is_seconds, require
+from .option_checks import (
+    is_bool,
+    is_int,
+    is_optional_callable,
+    is_optional_path,
+    is_seconds,
+    require,
+)
 from .pipeline import CAPTURED, Pipeline
 from .queue import Callback
 from .reporting import Reporter
-from .store import MemoryStore
+from .store import MemoryStore, MessageStore
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+
+if TYPE_CHECKING:
+    from .spool.store import SpoolStore
 
 logger = logging.getLogger("segment_web")
 
@@ -33,6 +44,19 @@ class Analytics(MessageCalls):
 
     Calls validate and encode the message on the caller's thread, queue it and return
     in microseconds; a background thread sends batches. See PRODUCT.md for the options.
+
+    Durable delivery (``spool_dir``): every accepted message is written to a file in that
+    directory before the call returns, and leaves it only once its batch is delivered,
+    has finally failed, or was dropped (each reported as usual). Messages a process left
+    there when it died (``kill -9``, OOM, a deploy) are taken over by the next client
+    that starts, or is forked, with the same ``spool_dir``, oldest first, and
+    ``flush()`` waits for them too. Beyond ``max_queue_size`` messages wait on disk, up
+    to ``spool_max_bytes`` (then they are dropped, reason ``"spool full"``). Delivery
+    is at least once: after a crash the batch that was in flight is sent again (same
+    messageIds, which Segment deduplicates). ``spool_fsync_interval`` bounds what a
+    machine crash can lose (0: fsync every message, slow). A spool that cannot be
+    written is logged, and the messages it refuses are kept in memory and reported
+    through the ``spool_failed`` signal.
     """
 
     def __init__(
@@ -50,6 +74,9 @@ class Analytics(MessageCalls):
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
         max_batch_size: int | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 512 * 1024 * 1024,
+        spool_fsync_interval: float = 1.0,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -66,6 +93,9 @@ class Analytics(MessageCalls):
         require("error_handler", error_handler, is_optional_callable)
         if max_batch_size is not None:
             require("max_batch_size", max_batch_size, is_int(minimum=max(1, flush_at)))
+        require("spool_dir", spool_dir, is_optional_path)
+        require("spool_max_bytes", spool_max_bytes, is_int(minimum=1))
+        require("spool_fsync_interval", spool_fsync_interval, is_seconds(positive=False))
 
         self.write_key = write_key
         self.host = host
@@ -80,12 +110,23 @@ class Analytics(MessageCalls):
         self.gzip = gzip
         self.shutdown_timeout = float(shutdown_timeout)
         self.max_batch_size = self.flush_at if max_batch_size is None else max_batch_size
+        self.spool_dir = spool_dir
+        self.spool_max_bytes = spool_max_bytes
+        self.spool_fsync_interval = float(spool_fsync_interval)
 
         self._reporter = Reporter(self, error_handler)
         transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)
         self._transport = transport
+        self._spool: SpoolStore | None = None
+        if spool_dir is not None:
+            from .spool.store import open_spool_store  # only clients with a spool load it
+
+            self._spool = open_spool_store(
+                spool_dir, max_queue_size, spool_max_bytes, self.spool_fsync_interval
+            )
+        store: MessageStore = MemoryStore(max_queue_size) if self._spool is None else self._spool
         self._pipeline = Pipeline(
-            MemoryStore(max_queue_size),
+            store,
             Deliverer(
                 transport,
                 RetryPolicy(max_retries=max_retries),
@@ -150,6 +191,8 @@ class Analytics(MessageCalls):
             self._reporter.dropped([(payload, callback)], outcome, [message])
         else:
             self._reporter.queued(message)
+            if self._spool is not None and self._spool.unspooled:
+                self._reporter.not_spooled(self._spool.unspooled)
         return message_id
 
     def _capture(self, message: dict[str, Any], payload: bytes, callback: Callback | None) -> None:

@@ -238,7 +238,9 @@ class Pipeline:
         """The batch after message number ``first`` was delivered (``error`` None) or has
         finally failed, and was reported."""
         with self._cond:
-            if taken is not None:
+            # A batch whose retries a shutdown cut short stays in a durable store, for the
+            # next process to deliver; the memory store has nothing to keep it in.
+            if taken is not None and (error is None or not self.deliverer.abort.is_set()):
                 self.store.acknowledge(taken)
             self._finish(first, self._in_flight.pop(first, 0), error)
 
@@ -415,3 +417,6 @@ class Pipeline:
         self.store.reset_after_fork()
         self.deliverer.reset_after_fork()
         self._reset()
+        if self.store:  # spools of dead processes the child's store took over
+            with self._cond:
+                self._start_thread()

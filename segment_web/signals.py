@@ -4,6 +4,7 @@
 - ``batch_sent(client, batch=Batch, status=int)``
 - ``batch_failed(client, batch=Batch, error=Exception)``
 - ``message_dropped(client, message=dict | None, message_id=str, reason=str)``
+- ``spool_failed(client, message_id=str, error=OSError)``
 """
 
 from __future__ import annotations
@@ -18,5 +19,9 @@ batch_failed = _signals.signal("batch_failed", doc="A batch finally failed after
 message_dropped = _signals.signal(
     "message_dropped", doc="A message was dropped before delivery; `reason` says why."
 )
+spool_failed = _signals.signal(
+    "spool_failed",
+    doc="A message could not be written to the spool_dir; it is kept in memory only.",
+)
 
-__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued"]
+__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued", "spool_failed"]

@@ -86,8 +86,8 @@ def parse(
         marker, length, crc = HEADER.unpack_from(buffer, pos)
         end = pos + header_size + length
         if marker == MARKER and length <= MAX_PAYLOAD:
-            if end > size:
-                break  # incomplete: the rest is in the next read, or the write was torn
+            if end > size and not at_end:
+                break  # incomplete: the rest is in the next read (or the write was torn)
             payload = buffer[pos + header_size : end]
             if zlib.crc32(payload, length) == crc:
                 if records and (

@@ -336,3 +336,21 @@ class SpoolStore:
             self._disk_failed(error)
             return
         self._adopt()
+
+
+def open_spool_store(
+    directory: str | os.PathLike[str], max_size: int, max_bytes: int, fsync_interval: float
+) -> SpoolStore | None:
+    """The store of a client with a ``spool_dir``; None (logged) when the directory
+    cannot be used, and the client keeps its messages in memory only."""
+    try:
+        return SpoolStore.open(
+            directory, max_size=max_size, max_bytes=max_bytes, fsync=fsync_interval
+        )
+    except OSError as error:
+        logger.error(
+            "segment_web: spool_dir %s cannot be used (%s): messages are kept in memory only",
+            os.fspath(directory),
+            error,
+        )
+        return None

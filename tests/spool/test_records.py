@@ -80,3 +80,13 @@ def test_garbage_only_is_all_damage() -> None:
     partial = records.parse(b"x" * 50)
     assert partial.records == []
     assert partial.consumed == 49  # the last byte could begin a marker
+
+
+def test_a_damaged_length_pointing_past_the_end_of_the_file_loses_one_record() -> None:
+    items = payloads(4)
+    data = bytearray(framed(items))
+    second = len(framed(items[:1]))
+    data[second + 2 : second + 6] = (len(data)).to_bytes(4, "little")
+    parsed = records.parse(bytes(data), at_end=True)
+    assert [p for p, _ in parsed.records] == [items[0], *items[2:]]
+    assert parsed.damaged == [(second, len(records.encode(items[1])))]
