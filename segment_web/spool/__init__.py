@@ -5,7 +5,8 @@ files of length- and checksum-framed records (``records``), written with one pla
 ``write`` per message (``writer``) and read back in order (``cursor``), and how far
 they were delivered. A process that dies leaves its files behind, unlocked; the next
 live process adopts them (``Spool.adopt_orphans``) and sends what is left, oldest
-first. This package knows nothing of the client: it stores and returns bytes.
+first. The engine knows nothing of the client: it stores and returns bytes.
+``store.SpoolStore`` puts it behind the client's message-store interface.
 """
 
 from .records import Position

@@ -46,37 +46,34 @@ class _MemoryRun:
 
 
 class _DiskRun:
-    """Consecutive messages of this client's spool that wait on disk only."""
+    """Consecutive messages read back from disk: this client's own beyond the memory
+    bound (``orphan`` None, read up to ``limit``), or what is left of a dead process's
+    spool. ``size`` counts their bytes plus one each."""
 
-    __slots__ = ("count", "cursor", "limit")
+    __slots__ = ("count", "cursor", "limit", "orphan", "size")
 
-    def __init__(self, cursor: Cursor) -> None:
+    def __init__(
+        self, cursor: Cursor, orphan: Orphan | None = None, count: int = 0, size: int = 0
+    ) -> None:
         self.cursor = cursor
-        self.limit: Position = cursor.position  # the end of its last message
-        self.count = 0
-
-
-class _OrphanRun:
-    """What is left of a dead process's spool."""
-
-    __slots__ = ("count", "orphan")
-
-    def __init__(self, orphan: Orphan, count: int) -> None:
         self.orphan = orphan
+        self.limit: Position | None = None if orphan else cursor.position
         self.count = count
+        self.size = size
 
 
-_Run = _MemoryRun | _DiskRun | _OrphanRun
+_Run = _MemoryRun | _DiskRun
 
 
 class _Receipt:
     """What acknowledging one taken batch moves forward."""
 
-    __slots__ = ("done", "finished", "orphan", "own")
+    __slots__ = ("done", "finished", "orphan", "orphan_end", "own")
 
     def __init__(self) -> None:
         self.own: Position = _NOT_ON_DISK
-        self.orphan: tuple[Orphan, Position] | None = None
+        self.orphan: Orphan | None = None
+        self.orphan_end: Position | None = None
         self.finished = False  # the orphan's last message is in this batch
         self.done = False
 
@@ -134,7 +131,7 @@ class SpoolStore:
                 orphan.owner.split("-")[0],
             )
             self._orphans.append(orphan)
-            self._runs.append(_OrphanRun(orphan, count))
+            self._runs.append(_DiskRun(orphan.cursor, orphan, count, size))
             self._count += count
             self.pending_bytes += size
 
@@ -168,12 +165,13 @@ class SpoolStore:
             tail.ends.append(end)
             self._in_memory += 1
         else:
-            if type(tail) is not _DiskRun:
+            if not isinstance(tail, _DiskRun) or tail.orphan is not None:
                 start = position(segment_of(end), offset_of(end) - HEADER.size - len(payload))
                 tail = _DiskRun(self.spool.cursor(start))  # type: ignore[union-attr]
                 runs.append(tail)
             tail.limit = end
             tail.count += 1
+            tail.size += len(payload) + 1
         self._count += 1
         self.pending_bytes += len(payload) + 1
         return None
@@ -198,26 +196,18 @@ class SpoolStore:
                 payloads = self._take_memory(run, receipt, max_count, max_bytes)
                 if not run.payloads:
                     runs.popleft()
-            elif isinstance(run, _DiskRun):
-                found = self._read(run.cursor, run.limit, min(max_count, run.count), max_bytes)
-                run.count -= len(found)
-                payloads = [payload for payload, _ in found]
-                if found:
-                    receipt.own = found[-1][1]
-                if not run.count or not found:
-                    self._end_run(run.count, "this process's spool")
-                    run.cursor.close()
-                    runs.popleft()
             else:
-                orphan = run.orphan
-                found = self._read(orphan.cursor, None, min(max_count, run.count), max_bytes)
-                run.count -= len(found)
+                found = self._read(run.cursor, run.limit, min(max_count, run.count), max_bytes)
                 payloads = [payload for payload, _ in found]
-                if found:
-                    receipt.orphan = (orphan, found[-1][1])
+                run.count -= len(found)
+                run.size -= sum(len(payload) + 1 for payload in payloads)
+                end = found[-1][1] if found else None
+                if run.orphan is not None:
+                    receipt.orphan, receipt.orphan_end = run.orphan, end
+                elif end is not None:
+                    receipt.own = end
                 if not run.count or not found:
-                    self._end_run(run.count, f"the spool of process {orphan.owner}")
-                    receipt.finished = True
+                    self._end_run(run, receipt)
                     runs.popleft()
         self.pending_bytes -= sum(len(payload) + 1 for payload in payloads)
         self._count -= len(payloads)
@@ -254,11 +244,20 @@ class SpoolStore:
             logger.error("segment_web: cannot read the spool in %s: %s", cursor.directory, error)
             return []
 
-    def _end_run(self, missing: int, where: str) -> None:
-        if missing:
+    def _end_run(self, run: _DiskRun, receipt: _Receipt) -> None:
+        if run.count:
             # Damaged or unreadable records (logged where found): they cannot be sent.
-            logger.error("segment_web: %d message(s) in %s could not be read", missing, where)
-            self._count -= missing
+            logger.error(
+                "segment_web: %d message(s) in the spool %s could not be read",
+                run.count,
+                run.cursor.owner,
+            )
+            self._count -= run.count
+            self.pending_bytes -= run.size
+        if run.orphan is None:
+            run.cursor.close()
+        else:
+            receipt.finished = True
 
     def acknowledge(self, batch: TakenBatch) -> None:
         receipt = batch.token
@@ -272,9 +271,10 @@ class SpoolStore:
         try:
             if receipt.own != _NOT_ON_DISK and self.spool is not None:
                 self.spool.acknowledge(receipt.own)
-            if receipt.orphan is not None:
-                orphan, end = receipt.orphan
-                orphan.acknowledge(end)
+            orphan = receipt.orphan
+            if orphan is not None:
+                if receipt.orphan_end is not None:
+                    orphan.acknowledge(receipt.orphan_end)
                 if receipt.finished:
                     self._orphans.remove(orphan)
                     orphan.remove()
@@ -300,7 +300,7 @@ class SpoolStore:
                 self.directory,
             )
         for run in self._runs:
-            if type(run) is _DiskRun:
+            if isinstance(run, _DiskRun) and run.orphan is None:
                 run.cursor.close()
         self._runs.clear()
         self._count = self._in_memory = self.pending_bytes = 0
@@ -319,7 +319,7 @@ class SpoolStore:
         """The parent keeps its spool and the spools it took over; the child starts its own
         and takes over any spool of a dead process the parent did not."""
         for run in self._runs:
-            if type(run) is _DiskRun:
+            if isinstance(run, _DiskRun) and run.orphan is None:
                 run.cursor.close()
         for orphan in self._orphans:
             orphan.forget()
