@@ -560,26 +560,35 @@ def render(
     for title, rows in SECTIONS:
         lines.append(f"| **{title}** | | | | | | |")
         for row in rows:
-            a = _median([r.get(row.key) for r in sw])
-            b = _median([r.get(row.key) for r in ap])
-            ratios = [_ratio(x.get(row.key), y.get(row.key)) for x, y in zip(sw, ap, strict=True)]
-            median_ratio = _median(ratios) if row.ratio else None
-            per_rep = " / ".join(_fmt("{:.2f}", r) for r in ratios) if row.ratio else ""
-            met = ""
-            if row.check is not None:
-                ok = median_ratio is not None and row.check(median_ratio)
-                met = "yes" if ok else "**no**"
+            line, ok = table_row(row, sw, ap)
+            lines.append(line)
+            if ok is not None:
                 verdicts.append((f"{title.split(' (')[0]}: {row.label} {row.target}", ok))
-            elif row.target:
-                ok = _target_ok(row.key, sw)
-                met = "yes" if ok else "**no**"
-                verdicts.append((f"{title.split(' (')[0]}: {row.label} {row.target}", ok))
-            lines.append(
-                f"| {row.label} | {_fmt(row.fmt, a)} | {_fmt(row.fmt, b)} "
-                f"| {_fmt('{:.2f}', median_ratio)} | {per_rep} | {row.target} | {met} |"
-            )
     lines += ["", *render_spool(runs[SPOOL], sw, verdicts), "", *meta.get("notes", [])]
     return "\n".join(lines) + "\n", verdicts
+
+
+def table_row(
+    row: Row, mine: list[dict[str, Any]], theirs: list[dict[str, Any]]
+) -> tuple[str, bool | None]:
+    """One table line comparing ``mine`` with ``theirs``, and whether its target is met
+    (None: no target). Absolute targets are checked on ``mine``."""
+    a = _median([r.get(row.key) for r in mine])
+    b = _median([r.get(row.key) for r in theirs])
+    ratios = [_ratio(x.get(row.key), y.get(row.key)) for x, y in zip(mine, theirs, strict=True)]
+    median_ratio = _median(ratios) if row.ratio else None
+    per_rep = " / ".join(_fmt("{:.2f}", r) for r in ratios) if row.ratio else ""
+    ok: bool | None = None
+    if row.check is not None:
+        ok = median_ratio is not None and row.check(median_ratio)
+    elif row.target:
+        ok = _target_ok(row.key, mine)
+    met = "" if ok is None else ("yes" if ok else "**no**")
+    line = (
+        f"| {row.label} | {_fmt(row.fmt, a)} | {_fmt(row.fmt, b)} "
+        f"| {_fmt('{:.2f}', median_ratio)} | {per_rep} | {row.target} | {met} |"
+    )
+    return line, ok
 
 
 SPOOL_ROWS: list[Row] = [
@@ -616,30 +625,17 @@ def render_spool(
         "|---|---:|---:|---:|---|---|---|",
     ]
     for row in SPOOL_ROWS:
-        a = _median([r.get(row.key) for r in spool])
-        b = _median([r.get(row.key) for r in sw])
-        ratios = [_ratio(x.get(row.key), y.get(row.key)) for x, y in zip(spool, sw, strict=True)]
-        median_ratio = _median(ratios) if row.ratio else None
-        per_rep = " / ".join(_fmt("{:.2f}", r) for r in ratios) if row.ratio else ""
-        met = ""
-        if row.target:
-            if row.check is not None:
-                ok = median_ratio is not None and row.check(median_ratio)
-            else:  # no message dropped in any repetition
-                ok = all(r.get(row.key) == 0 for r in spool)
-            met = "yes" if ok else "**no**"
+        line, ok = table_row(row, spool, sw)
+        lines.append(line)
+        if ok is not None:
             verdicts.append((f"spool: {row.label} {row.target}", ok))
-        lines.append(
-            f"| {row.label} | {_fmt(row.fmt, a)} | {_fmt(row.fmt, b)} "
-            f"| {_fmt('{:.2f}', median_ratio)} | {per_rep} | {row.target} | {met} |"
-        )
     return lines
 
 
 def _target_ok(key: str, sw: list[dict[str, Any]]) -> bool:
     """Absolute targets hold in every repetition."""
     values = [run.get(key) for run in sw]
-    if key in ("over_20ms", "unreported", "unaccounted"):
+    if key in ("over_20ms", "unreported", "unaccounted", "dropped"):
         return all(v == 0 for v in values)
     if key == "recovery_s":
         return all(v is not None and v <= 10.0 for v in values)

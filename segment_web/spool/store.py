@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import deque
 from typing import Final
 
-from ..store import TakenBatch, queue_full
+from ..store import MemoryStore, TakenBatch, queue_full
 from .cursor import Cursor
 from .records import HEADER, Position, offset_of, position, segment_of
 from .spool import Orphan, Spool, SpoolFull
@@ -36,12 +37,13 @@ _NOT_ON_DISK: Final = -1
 
 
 class _MemoryRun:
-    """Consecutive messages held in memory, with where each ends in the spool."""
+    """Consecutive messages held in memory (the store bounds them all together), with
+    where each ends in the spool."""
 
-    __slots__ = ("ends", "payloads")
+    __slots__ = ("ends", "messages")
 
     def __init__(self) -> None:
-        self.payloads: deque[bytes] = deque()
+        self.messages = MemoryStore(sys.maxsize)
         self.ends: deque[Position] = deque()
 
 
@@ -161,7 +163,7 @@ class SpoolStore:
             if type(tail) is not _MemoryRun:
                 tail = _MemoryRun()
                 runs.append(tail)
-            tail.payloads.append(payload)
+            tail.messages.append(payload)
             tail.ends.append(end)
             self._in_memory += 1
         else:
@@ -193,8 +195,11 @@ class SpoolStore:
         while runs and not payloads:  # a batch comes from one run; a spent run is skipped
             run = runs[0]
             if isinstance(run, _MemoryRun):
-                payloads = self._take_memory(run, receipt, max_count, max_bytes)
-                if not run.payloads:
+                payloads = run.messages.take(max_count, max_bytes).payloads
+                self._in_memory -= len(payloads)
+                ends = [run.ends.popleft() for _ in payloads]
+                receipt.own = max(ends)  # positions grow; a message not on disk has -1
+                if not run.messages:
                     runs.popleft()
             else:
                 found = self._read(run.cursor, run.limit, min(max_count, run.count), max_bytes)
@@ -213,27 +218,6 @@ class SpoolStore:
         self._count -= len(payloads)
         self._receipts.append(receipt)
         return TakenBatch(payloads, receipt)
-
-    def _take_memory(
-        self, run: _MemoryRun, receipt: _Receipt, max_count: int, max_bytes: int
-    ) -> list[bytes]:
-        pending, ends = run.payloads, run.ends
-        first = pending.popleft()
-        own = ends.popleft()
-        payloads = [first]
-        size = len(first) + 1
-        while pending and len(payloads) < max_count:
-            next_size = len(pending[0]) + 1
-            if size + next_size > max_bytes:
-                break
-            payloads.append(pending.popleft())
-            end = ends.popleft()
-            if end != _NOT_ON_DISK:
-                own = end
-            size += next_size
-        receipt.own = own
-        self._in_memory -= len(payloads)
-        return payloads
 
     def _read(
         self, cursor: Cursor, limit: Position | None, count: int, max_bytes: int
@@ -288,7 +272,7 @@ class SpoolStore:
             payload
             for run in self._runs
             if type(run) is _MemoryRun
-            for payload, end in zip(run.payloads, run.ends, strict=True)
+            for payload, end in zip(run.messages.drain(), run.ends, strict=True)
             if end == _NOT_ON_DISK
         ]
         kept = self._count - len(given_up)
