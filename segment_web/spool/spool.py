@@ -57,10 +57,13 @@ class Spool:
             segment_bytes=segment_bytes or segment_size_for(max_bytes),
         )
         self._sizes: dict[int, int] = {0: 0}  # live segment number -> bytes written to it
+        self._delivered: list[int] = []  # segments to delete
         self.bytes_used = 0
         self.acknowledged: Position = 0
         self._syncer = (
-            Syncer(fsync_interval, self._lock, self._writer) if fsync_interval > 0 else None
+            Syncer(fsync_interval, self._lock, self._writer, self.delete_delivered)
+            if fsync_interval > 0
+            else None
         )
 
     @property
@@ -115,7 +118,18 @@ class Spool:
                 done += 1  # its last record is delivered and no more are coming
             for number in [n for n in self._sizes if n < done]:
                 self.bytes_used -= self._sizes.pop(number)
-                _unlink(segment_path(self.directory, self.owner, number))
+                self._delivered.append(number)
+        if self._syncer is None:
+            self.delete_delivered()
+
+    def delete_delivered(self) -> None:
+        """Delete the segment files ``acknowledge`` found delivered. The syncer thread does
+        it when there is one: acknowledging runs under the client's lock, which callers
+        of ``track()`` wait for, and deleting a large file can take a while."""
+        with self._lock:
+            numbers, self._delivered = self._delivered, []
+        for number in numbers:
+            _unlink(segment_path(self.directory, self.owner, number))
 
     @property
     def empty(self) -> bool:
@@ -127,6 +141,7 @@ class Spool:
         the lock goes with this process, so a later process adopts what is left."""
         if self._syncer is not None:
             self._syncer.stop()
+        self.delete_delivered()
         with self._lock:
             self._writer.close()
             if self.empty:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+from collections.abc import Callable
 
 from .files import segment_path
 from .records import Position, position
+
+logger = logging.getLogger("segment_web")
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
@@ -66,12 +70,19 @@ class SegmentWriter:
 
 class Syncer:
     """Calls ``fsync`` on the spool's files at most every ``interval`` seconds, from a
-    thread of its own, so that no caller ever waits for the disk."""
+    thread of its own, so that no caller ever waits for the disk; then ``housekeeping``."""
 
-    def __init__(self, interval: float, lock: threading.Lock, writer: SegmentWriter) -> None:
+    def __init__(
+        self,
+        interval: float,
+        lock: threading.Lock,
+        writer: SegmentWriter,
+        housekeeping: Callable[[], None],
+    ) -> None:
         self.interval = interval
         self.lock = lock
         self.writer = writer
+        self.housekeeping = housekeeping
         self.dirty = False
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -82,6 +93,10 @@ class Syncer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.sync()
+            try:
+                self.housekeeping()
+            except OSError as error:  # a file it cannot delete must not end the thread
+                logger.error("segment_web: spool housekeeping failed: %s", error)
 
     def sync(self) -> None:
         with self.lock:
