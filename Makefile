@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test lint demo collector bench clean
+.PHONY: test lint demo collector bench clean stress
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(BIN)/.installed
 
 test: lint
 	$(BIN)/pytest
+
+# The timing-sensitive tests, 5 times each on a machine kept busy (bounded: 15 min).
+stress: $(BIN)/.installed
+	$(BIN)/python -m tests.support.stress
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m example_projects.demo

@@ -1,5 +1,6 @@
-"""Where ``segment_web.testing`` plugs in: while a sink is registered, every client
-hands it each built message instead of queueing it, so nothing goes to the network."""
+"""Where ``segment_web.testing`` plugs in: while a sink is registered, every client's
+pipeline hands it each message that it would otherwise store (after the same checks),
+so nothing goes to the network."""
 
 from __future__ import annotations
 

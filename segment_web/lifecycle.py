@@ -6,8 +6,8 @@
 - In a forked child (gunicorn ``--preload``, multiprocessing) every pipeline starts
   empty with fresh locks and no thread, and so do the module-level locks a thread of
   the parent may have held at the fork.
-- A client the application drops is collected like any object; its pipeline is then
-  told to send what is pending and end its thread.
+- A client the application drops is collected like any object; its delivery thread
+  then sends what is pending and ends.
 
 ``flush_all_clients(timeout)`` flushes every live client, bounded: for signal handlers
 and other hooks of the process's end that do not pass through ``atexit``.
@@ -32,11 +32,10 @@ _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
 
 def register(owner: object, pipeline: Pipeline) -> None:
-    """Look after ``pipeline`` for its whole life, and abandon it when ``owner`` (the
+    """Look after ``pipeline`` for its whole life; its thread ends once ``owner`` (the
     client) is collected."""
     _pipelines.add(pipeline)
-    finalizer = weakref.finalize(owner, pipeline.abandon)
-    finalizer.atexit = False  # at exit the pipeline is shut down instead, bounded
+    pipeline.watch(owner)
 
 
 def flush_all_clients(timeout: float) -> int:

@@ -18,8 +18,7 @@ newest at its call is pending or in a batch in flight, which holds however many 
 are in flight at once.
 
 The delivery thread holds the pipeline, never the client: a client the application
-drops is collected, and ``abandon()`` (called by ``segment_web.lifecycle`` when it is)
-lets the thread send what is left and end.
+drops is collected, and the thread then sends what is left and ends (see ``watch()``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from . import capture
@@ -41,6 +42,7 @@ logger = logging.getLogger("segment_web")
 
 CAPTURED: Final = "captured"  # accept(): the message went to a test capture, not the store
 _FLUSH_POLL = 0.25  # how often a waiting flush checks that the delivery thread still lives
+OWNER_CHECK = 1.0  # how often an idle delivery thread checks that its client still lives
 
 
 class FlushWaiter:
@@ -55,6 +57,8 @@ class FlushWaiter:
 
 
 class Pipeline:
+    """The delivery pipeline of one client (see the module docstring)."""
+
     def __init__(
         self,
         store: MessageStore,
@@ -77,6 +81,7 @@ class Pipeline:
         self.shutdown_timeout = shutdown_timeout
         self.send_first = True
         self.closed = False  # shutdown ran: no more messages, no new delivery thread
+        self._owner: Callable[[], object | None] = weakref.ref(self)  # until watch()
         self._store_closed = False
         self._reset()
         if self.store:  # messages from before this client started: deliver them now
@@ -192,16 +197,16 @@ class Pipeline:
         """Block until a batch is due and take it; None once closing with nothing left."""
         with self._cond:
             while True:
-                if self.store:
-                    wait = self._due_in()
-                    if wait <= 0:
-                        return self._take()
-                elif self._closing:
+                if self._owner() is None:
+                    self._closing = True  # the client was collected: send the rest, then end
+                # Once shut down, what a durable store kept is for a later process.
+                if self.closed or (self._closing and not self.store):
                     self._close_store()
                     return None
-                else:
-                    wait = None
-                self._cond.wait(wait)
+                wait = self._due_in() if self.store else None
+                if wait is not None and wait <= 0:
+                    return self._take()
+                self._cond.wait(OWNER_CHECK if wait is None else min(wait, OWNER_CHECK))
 
     def _due_in(self) -> float:
         if (
@@ -400,16 +405,14 @@ class Pipeline:
             self._store_closed = True
             self.store.close()
 
-    def abandon(self) -> None:
-        """The client was collected: send what is pending, then let the thread end."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-            thread = self._thread
-            if self.store and (thread is None or not thread.is_alive()):
-                self._start_thread()
-            elif thread is None:
-                self._close_store()
+    def watch(self, owner: object) -> None:
+        """Send what is pending and end the thread once ``owner`` (the client) is collected.
+
+        Noticed by the delivery thread within ``OWNER_CHECK`` seconds rather than by a
+        callback at collection: the garbage collector runs such callbacks on whatever
+        thread it interrupts, possibly deep in a recursion or holding this very lock.
+        """
+        self._owner = weakref.ref(owner)
 
     def reset_after_fork(self) -> None:
         """In a forked child: fresh lock, no thread, an empty store (the parent sends its

@@ -8,6 +8,13 @@
 
 The pytest plugin (installed with the package) gives the fixture ``segment_events``:
 a capture active for the whole test, for every client and adapter in the process.
+
+A captured message has gone the production way up to the client's store: built and
+validated the same way, refused (and reported dropped) when the queue is full, and
+``message_queued`` sent. Where production would store it, it is recorded instead, in
+its wire form. It differs from production only after that point: nothing goes over
+HTTP (so no ``batch_sent``), and the message counts as delivered at once, so its
+callback has run, on the calling thread, before the call returns.
 """
 
 from __future__ import annotations

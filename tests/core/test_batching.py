@@ -6,7 +6,7 @@ import os
 import time
 
 from tests.core.helpers import MakeClient
-from tests.support.recording_server import RecordingServer
+from tests.support.recording_server import RecordingServer, Reply
 
 MAX_BODY = 500_000
 
@@ -98,3 +98,19 @@ def test_clients_side_by_side_keep_their_own_batches(
     assert set(by_key["key-a"]) == {"from-a"}
     assert set(by_key["key-b"]) == {"from-b"}
     assert len(server.messages) == 10
+
+
+def test_under_a_backlog_batches_carry_up_to_max_batch_size(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    server.reply(Reply(delay=10.0))  # holds the first batch while a backlog builds
+    client = make_client(flushed=False, flush_at=2, max_batch_size=5)
+    client.track(user_id="u", event="E0")
+    server.wait_arrived(1, timeout=5)
+    for n in range(1, 12):
+        client.track(user_id="u", event=f"E{n}")
+    server.release()
+    server.wait_for(11, timeout=10)
+    assert sizes(server)[:3] == [1, 5, 5]
+    assert client.flush(timeout=10) == 12
+    assert [m["event"] for m in server.messages] == [f"E{n}" for n in range(12)]

@@ -212,3 +212,36 @@ def test_a_raising_callback_does_not_stop_the_others(
     assert client.flush(timeout=5) == 2
     assert callback.wait(1) == [None]
     assert "callback bug" in caplog.text
+
+
+def test_flush_counts_the_first_message_delivered_before_it_was_called(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    client = make_client(flushed=False, flush_at=100)
+    first = Callbacks()
+    client.track(user_id="u", event="E0", callback=first)
+    assert first.wait(1) == [None]  # the immediate send is over before flush() is called
+    for n in range(1, 11):
+        client.track(user_id="u", event=f"E{n}")
+    assert client.flush(timeout=10) == 11
+    assert client.flush(timeout=10) == 0
+
+
+def test_concurrent_flushes_count_each_delivered_message_once(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    server.reply(Reply(delay=0.3))
+    client = make_client(flush_at=100)
+    counts: list[int] = []
+    for n in range(4):
+        client.track(user_id="u", event=f"A{n}")
+    early = threading.Thread(target=lambda: counts.append(client.flush(timeout=10)))
+    early.start()
+    server.wait_arrived(1, timeout=5)  # the first flush's batch is in flight
+    for n in range(3):
+        client.track(user_id="u", event=f"B{n}")
+    counts.append(client.flush(timeout=10))
+    early.join(timeout=10)
+    assert not early.is_alive()
+    assert sum(counts) == 7
+    assert len(server.messages) == 7

@@ -65,6 +65,9 @@ def test_write_key_missing_is_a_value_error_naming_it() -> None:
         ("timeout", float("inf")),
         ("gzip", None),
         ("shutdown_timeout", -0.5),
+        ("max_batch_size", 0),
+        ("max_batch_size", "50"),
+        ("max_batch_size", 10),  # below flush_at (20): a batch due at 20 could not go whole
         ("host", ""),
         ("host", 42),
         ("host", "ftp://api.segment.io"),
@@ -73,6 +76,11 @@ def test_write_key_missing_is_a_value_error_naming_it() -> None:
 def test_bad_option_is_a_value_error_naming_it(option: str, bad: Any) -> None:
     with pytest.raises(ValueError, match=option):
         Analytics("key", **{option: bad})
+
+
+def test_max_batch_size_defaults_to_flush_at(make_client: MakeClient) -> None:
+    assert make_client(flush_at=7).max_batch_size == 7
+    assert make_client(flush_at=7, max_batch_size=50).max_batch_size == 50
 
 
 def test_unknown_option_is_rejected() -> None:

@@ -93,6 +93,13 @@ def message(n: int, size: int = 0) -> bytes:
     return f'{{"n":{n},"pad":"{"x" * size}"}}'.encode()
 
 
+def hold_first_batch(pipeline: Pipeline, deliverer: RecordingDeliverer) -> None:
+    """Send message 0 and hold its batch in delivery until ``deliverer.open`` is set."""
+    deliverer.open.clear()
+    pipeline.accept(message(0), None)
+    wait_until(lambda: len(pipeline) == 0, 10, "the first message in flight")
+
+
 def test_the_first_message_goes_at_once_and_alone(
     make_pipeline: Any, deliverer: RecordingDeliverer
 ) -> None:
@@ -116,31 +123,19 @@ def test_a_batch_is_due_at_flush_at_and_takes_flush_at(
     assert len(pipeline) == 1  # one short of flush_at: it waits for the interval
 
 
+@pytest.mark.parametrize(
+    ("max_batch_size", "sizes"),
+    [(5, [1, 5, 5]), (2, [1, 2, 2, 2, 2, 2])],  # by default (= flush_at) batching is unchanged
+)
 def test_under_a_backlog_a_batch_takes_up_to_max_batch_size(
-    make_pipeline: Any, deliverer: RecordingDeliverer
+    make_pipeline: Any, deliverer: RecordingDeliverer, max_batch_size: int, sizes: list[int]
 ) -> None:
-    deliverer.open.clear()
-    pipeline = make_pipeline(first=True, flush_at=2, max_batch_size=5)
-    pipeline.accept(message(0), None)
-    wait_until(lambda: len(pipeline) == 0, 10, "the first message in flight")
+    pipeline = make_pipeline(first=True, flush_at=2, max_batch_size=max_batch_size)
+    hold_first_batch(pipeline, deliverer)
     for n in range(1, 12):  # a backlog builds while the first batch is held
         pipeline.accept(message(n), None)
     deliverer.open.set()
-    assert deliverer.wait_batches(3) == [1, 5, 5]
-    assert len(pipeline) == 1
-
-
-def test_by_default_a_backlog_still_goes_in_batches_of_flush_at(
-    make_pipeline: Any, deliverer: RecordingDeliverer
-) -> None:
-    deliverer.open.clear()
-    pipeline = make_pipeline(first=True, flush_at=2)
-    pipeline.accept(message(0), None)
-    wait_until(lambda: len(pipeline) == 0, 10, "the first message in flight")
-    for n in range(1, 12):
-        pipeline.accept(message(n), None)
-    deliverer.open.set()
-    assert deliverer.wait_batches(6) == [1, 2, 2, 2, 2, 2]
+    assert deliverer.wait_batches(len(sizes)) == sizes
     assert len(pipeline) == 1
 
 
@@ -213,10 +208,8 @@ def test_a_flush_does_not_count_messages_accepted_after_it_was_called(
 def test_shutdown_gives_up_what_is_pending_and_ends_the_thread(
     make_pipeline: Any, deliverer: RecordingDeliverer
 ) -> None:
-    deliverer.open.clear()
     pipeline = make_pipeline(first=True, flush_at=100)
-    pipeline.accept(message(0), None)
-    wait_until(lambda: len(pipeline) == 0, 10, "the first message in flight")
+    hold_first_batch(pipeline, deliverer)
     pipeline.accept(message(1), None)
     thread = pipeline.delivery_thread
     assert thread is not None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -198,3 +201,31 @@ def test_parse_retry_after_seconds(header: str | None, seconds: float | None) ->
 def test_parse_retry_after_http_date() -> None:
     parsed = parse_retry_after(email.utils.formatdate(time.time() + 30, usegmt=True))
     assert parsed is not None and 28 <= parsed <= 31
+
+
+@pytest.mark.parametrize(
+    ("error_handler", "level"), [(None, logging.ERROR), (lambda error: None, logging.WARNING)]
+)
+def test_a_failed_batch_is_logged_once_with_or_without_an_error_handler(
+    make_client: MakeClient,
+    server: RecordingServer,
+    caplog: pytest.LogCaptureFixture,
+    error_handler: Any,
+    level: int,
+) -> None:
+    server.default = Reply(status=400)
+    client = make_client(error_handler=error_handler)
+    client.track(user_id="u", event="Alone")
+    with caplog.at_level(logging.WARNING, logger="segment_web"):
+        with contextlib.suppress(DeliveryError):
+            client.flush(timeout=10)
+        for n in range(2):
+            client.track(user_id="u", event=f"Pair {n}")
+        with contextlib.suppress(DeliveryError):
+            client.flush(timeout=10)
+    failures = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert [r.getMessage().split(":")[1] for r in failures] == [
+        " a batch of 1 message failed",
+        " a batch of 2 messages failed",
+    ]
+    assert {r.levelno for r in failures} == {level}

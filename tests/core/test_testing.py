@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from segment_web import MessageDropped, signals
 from segment_web.testing import CapturedEvents, capture_events
-from tests.core.helpers import Callbacks, MakeClient
+from tests.core.helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer
 
 
@@ -66,3 +67,41 @@ def test_a_raising_callback_under_capture_does_not_reach_the_caller(
 
     make_client().track(user_id="u", event="E", callback=broken)
     assert len(segment_events) == 1
+
+
+def test_capture_sends_message_queued_like_production(
+    make_client: MakeClient, server: RecordingServer, record_signal: RecordSignal
+) -> None:
+    queued = record_signal(signals.message_queued)
+    client = make_client()
+    with capture_events() as events:
+        message_id = client.track(user_id="u", event="Captured")
+    ((sender, kwargs),) = queued.sends  # sent before the call returned
+    assert sender is client
+    assert kwargs["message"]["messageId"] == message_id == events[0]["messageId"]
+
+
+def test_capture_keeps_the_queue_bound(
+    make_client: MakeClient, server: RecordingServer, record_signal: RecordSignal
+) -> None:
+    dropped = record_signal(signals.message_dropped)
+    client = make_client(max_queue_size=1)  # flushed, flush_at=100: the first stays queued
+    client.track(user_id="u", event="Queued Before")
+    callback = Callbacks()
+    with capture_events() as events:
+        message_id = client.track(user_id="u", event="Over The Bound", callback=callback)
+    assert list(events) == []
+    ((_, kwargs),) = dropped.sends
+    assert kwargs["message_id"] == message_id
+    assert "max_queue_size=1" in kwargs["reason"]
+    assert [type(error) for error in callback.errors] == [MessageDropped]
+
+
+def test_a_captured_message_and_its_callback_are_done_when_the_call_returns(
+    make_client: MakeClient,
+) -> None:
+    client = make_client()
+    seen: list[int] = []
+    with capture_events() as events:
+        client.track(user_id="u", event="E", callback=lambda error, batch: seen.append(len(batch)))
+        assert len(events) == 1 and seen == [1]
