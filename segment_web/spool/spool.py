@@ -172,8 +172,13 @@ class Spool:
             if owner == self.owner:
                 continue
             lock = OwnerLock.adopt(self.directory, owner)
-            if lock is not None:
+            if lock is None:
+                continue
+            try:
                 adopted.append(Orphan(self.directory, owner, lock))
+            except OSError as error:
+                lock.release()  # left for a process that can read it
+                logger.error("segment_web: cannot take over the spool %s: %s", owner, error)
         return adopted
 
 

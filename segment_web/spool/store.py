@@ -19,6 +19,7 @@ client to report.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -119,12 +120,13 @@ class SpoolStore:
         for orphan in orphans:
             try:
                 count, size = orphan.count()
+                if not count:
+                    orphan.remove()
+                    continue
             except OSError as error:
                 logger.error("segment_web: could not read the spool %s: %s", orphan.owner, error)
-                orphan.release()
-                continue
-            if not count:
-                orphan.remove()
+                with contextlib.suppress(OSError):
+                    orphan.release()
                 continue
             logger.info(
                 "segment_web: taking over %d message(s) left in %s by process %s",

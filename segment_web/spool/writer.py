@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import threading
@@ -12,6 +14,38 @@ from .files import segment_path
 from .records import Position, position
 
 logger = logging.getLogger("segment_web")
+
+
+def _write_keeping_the_gil() -> Callable[[int, bytes], int]:
+    """``write(2)`` called without releasing the GIL, where libc can be loaded.
+
+    ``os.write`` releases the GIL around every call, and the client's delivery thread,
+    which is waiting for it while it builds and sends batches, takes it: the caller of
+    ``track()`` then waits up to the interpreter's switch interval to get it back. A
+    write of a few hundred bytes to the page cache takes about a microsecond, so holding
+    the GIL through it is cheaper for every thread.
+    """
+    try:
+        libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL is kept during calls
+        c_write = libc.write
+    except (OSError, AttributeError):
+        return os.write
+    c_write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+    c_write.restype = ctypes.c_ssize_t
+
+    def write(fd: int, data: bytes) -> int:
+        while True:
+            written: int = c_write(fd, data, len(data))
+            if written >= 0:
+                return written
+            code = ctypes.get_errno()
+            if code != errno.EINTR:
+                raise OSError(code, os.strerror(code))
+
+    return write
+
+
+write = _write_keeping_the_gil()
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
@@ -45,7 +79,7 @@ class SegmentWriter:
         if self.offset and self.offset + len(record) > self.segment_bytes:
             self._next_segment()
         try:
-            written = os.write(self.fd, record)
+            written = write(self.fd, record)
         except OSError:
             self.offset = os.fstat(self.fd).st_size
             raise
