@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -238,3 +239,24 @@ def test_a_forked_child_forgets_the_parents_spool_without_unlocking_it(
     (orphan,) = other.adopt_orphans()  # the child's, not the parent's
     assert read_all(orphan) == [message(2)]
     orphan.remove()
+
+
+def test_the_gil_keeping_write_writes_like_os_write_and_raises_oserror(tmp_path: Path) -> None:
+    from segment_web.spool import writer
+
+    assert writer.write is not os.write  # libc is loadable here: the fast path is tested
+    path = tmp_path / "file"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        assert writer.write(fd, b"hello ") == 6
+        assert os.write(fd, b"world") == 5
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"hello world"
+    read_only = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as failed:
+            writer.write(read_only, b"refused")
+    finally:
+        os.close(read_only)
+    assert failed.value.errno == errno.EBADF
