@@ -56,9 +56,7 @@ class Spool:
             self.owner,
             segment_bytes=segment_bytes or segment_size_for(max_bytes),
         )
-        self._sizes: dict[int, int] = {0: 0}  # live segment number -> bytes written to it
         self._delivered: list[int] = []  # segments to delete
-        self.bytes_used = 0
         self.acknowledged: Position = 0
         self._syncer = (
             Syncer(fsync_interval, self._lock, self._writer, self.delete_delivered)
@@ -78,18 +76,10 @@ class Spool:
         """
         record = records.encode(payload)
         with self._lock:
-            if self.bytes_used + len(record) > self.max_bytes:
-                raise SpoolFull(self.max_bytes)
             writer = self._writer
-            before = writer.number
-            try:
-                where = writer.write(record)
-            finally:
-                if writer.number != before:
-                    self._sizes[writer.number] = 0
-                grown = writer.offset - self._sizes[writer.number]
-                self._sizes[writer.number] = writer.offset
-                self.bytes_used += grown
+            if writer.finished_bytes + writer.offset + len(record) > self.max_bytes:
+                raise SpoolFull(self.max_bytes)
+            where = writer.write(record)
             if self._syncer is not None:
                 self._syncer.dirty = True
             else:
@@ -113,12 +103,11 @@ class Spool:
                 return
             self.acknowledged = where
             self._ack.write(where)
+            writer = self._writer
             done = segment_of(where)
-            if offset_of(where) >= self._sizes.get(done, 0) and done < self._writer.number:
+            if done in writer.finished and offset_of(where) >= writer.finished[done]:
                 done += 1  # its last record is delivered and no more are coming
-            for number in [n for n in self._sizes if n < done]:
-                self.bytes_used -= self._sizes.pop(number)
-                self._delivered.append(number)
+            self._delivered += writer.forget_finished(done)
         if self._syncer is None:
             self.delete_delivered()
 
@@ -130,6 +119,11 @@ class Spool:
             numbers, self._delivered = self._delivered, []
         for number in numbers:
             _unlink(segment_path(self.directory, self.owner, number))
+
+    @property
+    def bytes_used(self) -> int:
+        """Bytes of the records in segment files not yet deleted."""
+        return self._writer.finished_bytes + self._writer.offset
 
     @property
     def empty(self) -> bool:
@@ -145,7 +139,7 @@ class Spool:
         with self._lock:
             self._writer.close()
             if self.empty:
-                for number in list(self._sizes):
+                for number in [*self._writer.finished, self._writer.number]:
                     _unlink(segment_path(self.directory, self.owner, number))
                 self._ack.remove()
                 self._owner_lock.remove()

@@ -30,12 +30,13 @@ def _write_keeping_the_gil() -> Callable[[int, bytes], int]:
         c_write = libc.write
     except (OSError, AttributeError):
         return os.write
-    c_write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-    c_write.restype = ctypes.c_ssize_t
+    size_t = ctypes.c_size_t
+    # No argtypes (their checks cost more than the write): an int goes as a C int (the
+    # descriptor), bytes as a pointer to them, and the length is made a size_t here.
 
     def write(fd: int, data: bytes) -> int:
         while True:
-            written: int = c_write(fd, data, len(data))
+            written: int = c_write(fd, data, size_t(len(data)))
             if written >= 0:
                 return written
             code = ctypes.get_errno()
@@ -65,6 +66,8 @@ class SegmentWriter:
         self.offset = 0
         self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
         self.retired: list[int] = []  # descriptors of finished segments, not yet synced
+        self.finished: dict[int, int] = {}  # finished segments not yet deleted -> their size
+        self.finished_bytes = 0
 
     @property
     def end(self) -> Position:
@@ -76,25 +79,37 @@ class SegmentWriter:
         On an error the file may hold part of the record (a torn record, which readers
         skip); the next record starts after it.
         """
-        if self.offset and self.offset + len(record) > self.segment_bytes:
+        size = len(record)
+        offset = self.offset
+        if offset and offset + size > self.segment_bytes:
             self._next_segment()
+            offset = 0
         try:
             written = write(self.fd, record)
         except OSError:
             self.offset = os.fstat(self.fd).st_size
             raise
-        self.offset += written
-        if written < len(record):  # only on a full disk, which a second try reports
+        if written != size:  # only on a full disk, which a second try reports
             self.offset = os.fstat(self.fd).st_size
-            raise OSError(28, "short write to the spool (disk full?)")
-        return position(self.number, self.offset)
+            raise OSError(errno.ENOSPC, "short write to the spool (disk full?)")
+        self.offset = offset = offset + size
+        return self.number << 32 | offset
 
     def _next_segment(self) -> None:
         fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
         self.retired.append(self.fd)
+        self.finished[self.number] = self.offset
+        self.finished_bytes += self.offset
         self.fd = fd
         self.number += 1
         self.offset = 0
+
+    def forget_finished(self, before: int) -> list[int]:
+        """Drop finished segments numbered below ``before`` from the count; their numbers."""
+        numbers = [number for number in self.finished if number < before]
+        for number in numbers:
+            self.finished_bytes -= self.finished.pop(number)
+        return numbers
 
     def close(self) -> None:
         for fd in [*self.retired, self.fd]:
