@@ -45,8 +45,9 @@ def flush_all_clients(timeout: float) -> int:
     Every client's pending messages are made due at once, then each is waited for with
     what is left of the time; a client that is still sending when it runs out is logged
     (its messages stay queued, for the exit-time flush). Delivery errors are not raised:
-    they were reported already. Call it from the main thread, outside any analytics
-    call (a signal handler is fine).
+    they were reported already. A signal handler may call it; if the signal interrupted
+    an analytics call on the same thread, delivery waits for the handler to return, so
+    the flush then just lasts ``timeout``.
     """
     deadline = time.monotonic() + timeout
     requested = []
