@@ -293,6 +293,10 @@ class Pipeline:
             else:
                 self._flush_target = max(self._flush_target, waiter.target)
                 self._cond.notify()
+                if self._thread is None and not self.closed:
+                    # A forked child whose store took over a dead process's spool has
+                    # messages but no thread yet (it is started here, not in the fork hook).
+                    self._start_thread()
             return waiter
 
     def wait_flush(self, waiter: FlushWaiter, timeout: float | None) -> bool:
@@ -420,6 +424,3 @@ class Pipeline:
         self.store.reset_after_fork()
         self.deliverer.reset_after_fork()
         self._reset()
-        if self.store:  # spools of dead processes the child's store took over
-            with self._cond:
-                self._start_thread()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from segment_web import Analytics, MessageDropped, signals
-from tests.spool.conftest import MakeClient
+from tests.spool.conftest import MakeClient, StartProcess
 from tests.support.recording_server import RecordingServer, Reply
 
 
@@ -130,3 +130,33 @@ def test_after_fork_no_message_is_sent_twice(
     assert set(parent_ids) < set(delivered)
     client.shutdown(timeout=10)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+@pytest.mark.filterwarnings("ignore:.*fork\\(\\) may lead to deadlocks:DeprecationWarning")
+def test_a_forked_child_takes_over_a_dead_processs_spool_and_flush_sends_it(
+    make_client: MakeClient,
+    server: RecordingServer,
+    start_process: StartProcess,
+    tmp_path: Path,
+) -> None:
+    client = make_client(tmp_path)  # made before the other process died: it adopts nothing
+    server.default = Reply(status=503)
+    crashed = start_process(tmp_path, "dead", 50, options={"max_retries": 100_000})
+    crashed.answer()
+    crashed.kill()
+    server.default = Reply()
+
+    pid = os.fork()
+    if pid == 0:  # gunicorn --preload: the worker's client is the master's, reset
+        code = 1
+        try:
+            code = 0 if client.flush(timeout=20) == 50 else 3  # no call made in the child
+            client.shutdown(timeout=10)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sorted(m["messageId"] for m in server.messages) == sorted(f"dead-{n}" for n in range(50))
+    assert client.flush(timeout=10) == 0  # the parent never had them
