@@ -50,13 +50,14 @@ class Analytics(MessageCalls):
     has finally failed, or was dropped (each reported as usual). Messages a process left
     there when it died (``kill -9``, OOM, a deploy) are taken over by the next client
     that starts, or is forked, with the same ``spool_dir``, oldest first, and
-    ``flush()`` waits for them too. Beyond ``max_queue_size`` messages wait on disk, up
-    to ``spool_max_bytes`` (then they are dropped, reason ``"spool full"``). Delivery
-    is at least once: after a crash the batch that was in flight is sent again (same
-    messageIds, which Segment deduplicates). ``spool_fsync_interval`` bounds what a
-    machine crash can lose (0: fsync every message, slow). A spool that cannot be
-    written is logged, and the messages it refuses are kept in memory and reported
-    through the ``spool_failed`` signal.
+    ``flush()`` waits for them too; running clients look for such spools every 10 s.
+    Beyond ``max_queue_size`` messages wait on disk, up to ``spool_max_bytes`` (then
+    they are dropped, reason ``"spool full"``). Delivery is at least once: after a crash
+    the batch that was in flight is sent again (same messageIds, which Segment
+    deduplicates). ``spool_fsync_interval`` bounds what a machine crash can lose (0:
+    fsync every message, slow). A spool that cannot be written is logged, and the
+    messages it refuses are kept in memory and reported through the ``spool_failed``
+    signal.
     """
 
     def __init__(

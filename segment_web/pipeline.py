@@ -203,6 +203,9 @@ class Pipeline:
                 if self.closed or (self._closing and not self.store):
                     self._close_store()
                     return None
+                recovered = self.store.recover()
+                if recovered:  # a spool of a process that died meanwhile: number it now
+                    self.enqueued += recovered
                 wait = self._due_in() if self.store else None
                 if wait is not None and wait <= 0:
                     return self._take()

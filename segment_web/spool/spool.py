@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from . import records
 from .cursor import Cursor
@@ -57,9 +58,11 @@ class Spool:
             segment_bytes=segment_bytes or segment_size_for(max_bytes),
         )
         self._delivered: list[int] = []  # segments to delete
+        # Run by the syncer thread after each sync (outside any lock of the client's).
+        self.periodic: Callable[[], None] | None = None
         self.acknowledged: Position = 0
         self._syncer = (
-            Syncer(fsync_interval, self._lock, self._writer, self.delete_delivered)
+            Syncer(fsync_interval, self._lock, self._writer, self._housekeeping)
             if fsync_interval > 0
             else None
         )
@@ -110,6 +113,11 @@ class Spool:
             self._delivered += writer.forget_finished(done)
         if self._syncer is None:
             self.delete_delivered()
+
+    def _housekeeping(self) -> None:
+        self.delete_delivered()
+        if self.periodic is not None:
+            self.periodic()
 
     def delete_delivered(self) -> None:
         """Delete the segment files ``acknowledge`` found delivered. The syncer thread does

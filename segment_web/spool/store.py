@@ -6,7 +6,9 @@ Up to ``max_size`` pending messages are also kept in memory, so a batch of them 
 without reading anything back; beyond that, messages wait on disk only and are read
 back in order, a batch at a time. The store also takes over the spools of dead
 processes it finds when it opens (and, in a forked child, when the child starts): their
-messages come first, oldest spool first.
+messages come first, oldest spool first. Every ``SCOUT_INTERVAL`` seconds the spool's
+syncer thread looks for spools of processes that died since and counts them, outside
+the client's lock; ``recover()`` then adds them after the messages pending.
 
 Acknowledged batches move the spool's delivered position forward (batches are
 acknowledged in the order they were taken; one acknowledged early waits for those
@@ -23,6 +25,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections import deque
 from typing import Final
 
@@ -34,6 +37,7 @@ from .spool import Orphan, Spool, SpoolFull
 logger = logging.getLogger("segment_web")
 
 SPOOL_FULL: Final = "spool full"
+SCOUT_INTERVAL = 10.0  # seconds between looks for spools of processes that died since
 _NOT_ON_DISK: Final = -1
 
 
@@ -90,6 +94,7 @@ class SpoolStore:
         self.max_size = max_size
         self.memory_refusal = queue_full(max_size)
         self.unspooled: deque[tuple[bytes, OSError]] = deque()  # for the client to report
+        self._found: deque[tuple[Orphan, int, int]] = deque()  # adopted, not yet recovered
         self._reset()
         self._adopt()
 
@@ -110,13 +115,23 @@ class SpoolStore:
         self._disk_failing = False
 
     def _adopt(self) -> None:
+        """Take over the spools of dead processes now (at start, and in a forked child)."""
+        for orphan, count, size in self._adoptable():
+            self._add_orphan(orphan, count, size)
+        if self.spool is not None:
+            self._next_scout = time.monotonic() + SCOUT_INTERVAL
+            self.spool.periodic = self._scout
+
+    def _adoptable(self) -> list[tuple[Orphan, int, int]]:
+        """Lock the spools of dead processes and count their messages (and bytes)."""
         if self.spool is None:
-            return
+            return []
         try:
             orphans = self.spool.adopt_orphans()
         except OSError as error:
             logger.error("segment_web: could not look for spools to take over: %s", error)
-            return
+            return []
+        adoptable = []
         for orphan in orphans:
             try:
                 count, size = orphan.count()
@@ -134,10 +149,31 @@ class SpoolStore:
                 orphan.directory,
                 orphan.owner.split("-")[0],
             )
-            self._orphans.append(orphan)
-            self._runs.append(_DiskRun(orphan.cursor, orphan, count, size))
-            self._count += count
-            self.pending_bytes += size
+            adoptable.append((orphan, count, size))
+        return adoptable
+
+    def _add_orphan(self, orphan: Orphan, count: int, size: int) -> None:
+        self._orphans.append(orphan)
+        self._runs.append(_DiskRun(orphan.cursor, orphan, count, size))
+        self._count += count
+        self.pending_bytes += size
+
+    def _scout(self) -> None:
+        """On the spool's syncer thread, outside the client's lock: now and then, take
+        over the spools of processes that died since; ``recover()`` hands them over."""
+        now = time.monotonic()
+        if now < self._next_scout:
+            return
+        self._next_scout = now + SCOUT_INTERVAL
+        self._found.extend(self._adoptable())
+
+    def recover(self) -> int:
+        gained = 0
+        while self._found:
+            orphan, count, size = self._found.popleft()
+            self._add_orphan(orphan, count, size)
+            gained += count
+        return gained
 
     def __len__(self) -> int:
         return self._count
@@ -294,10 +330,10 @@ class SpoolStore:
 
     def close(self) -> None:
         try:
-            for orphan in self._orphans:
-                orphan.release()
             if self.spool is not None:
-                self.spool.close()
+                self.spool.close()  # first: it stops the syncer thread, which scouts
+            for orphan in [*self._orphans, *(found for found, _, _ in self._found)]:
+                orphan.release()
         except OSError as error:
             logger.error("segment_web: cannot close the spool in %s: %s", self.directory, error)
 
@@ -307,8 +343,9 @@ class SpoolStore:
         for run in self._runs:
             if isinstance(run, _DiskRun) and run.orphan is None:
                 run.cursor.close()
-        for orphan in self._orphans:
+        for orphan in [*self._orphans, *(found for found, _, _ in self._found)]:
             orphan.forget()
+        self._found = deque()
         parent, self.spool = self.spool, None
         self._reset()
         if parent is None:

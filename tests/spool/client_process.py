@@ -3,7 +3,8 @@
     python -m tests.spool.client_process '<json config>'
 
 Config: ``url``, ``spool_dir``, ``options`` (more ``Analytics`` keywords; retries wait
-10 ms doubling to 200 ms), ``fsize_limit`` (bytes any file may grow to), ``tag`` and
+10 ms doubling to 200 ms), ``fsize_limit`` (bytes any file may grow to),
+``scout_interval`` (seconds between looks for dead processes' spools), ``tag`` and
 ``count``: it tracks ``count`` messages with messageIds ``<tag>-<n>``, then prints one
 JSON line ``{"tracked": count, "dropped": [...reasons], "not_spooled": n}``. Then it
 reads commands from stdin, one per line, answering each with a JSON line:
@@ -23,6 +24,7 @@ import sys
 from typing import Any
 
 from segment_web import Analytics, signals, transport
+from segment_web.spool import store
 
 
 def main() -> None:
@@ -40,6 +42,7 @@ def main() -> None:
     # Real retry code, shorter waits: a retried batch goes soon after the server is back.
     transport.BACKOFF_BASE = 0.01
     transport.BACKOFF_MAX = 0.2
+    store.SCOUT_INTERVAL = config.get("scout_interval", store.SCOUT_INTERVAL)
     client = Analytics(
         "test-key", host=config["url"], spool_dir=config["spool_dir"], **config["options"]
     )

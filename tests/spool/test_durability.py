@@ -128,3 +128,23 @@ def test_a_disk_that_refuses_writes_never_breaks_the_calls(
     assert sorted(ids(server)) == sorted(f"a-{n}" for n in range(500))
     process.exit()
     assert process.log().count("cannot write to the spool") == 1
+
+
+def test_a_running_process_takes_over_the_spool_of_one_that_died_beside_it(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = OUTAGE
+    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
+    killed.answer()
+    survivor = start_process(tmp_path, "b", 3_000, options=PATIENT, scout_interval=0.2)
+    survivor.answer()
+    killed.kill()
+
+    server.default = Reply()
+    assert survivor.command("flush", timeout=120)["flushed"] >= 3_000
+    server.wait_for(6_000, timeout=60)  # the killed one's, sent by the survivor unasked
+    expected = [f"{tag}-{n}" for tag in ("a", "b") for n in range(3_000)]
+    assert sorted(ids(server)) == sorted(expected)  # every message exactly once
+    survivor.exit()
+    assert "taking over 3000 message(s)" in survivor.log()
+    assert os.listdir(tmp_path) == []
