@@ -204,6 +204,9 @@ class Pipeline:
                 if self.closed or (self._closing and not self.store):
                     self._close_store()
                     return None
+                recovered = self.store.recover()
+                if recovered:  # a spool of a process that died meanwhile: number it now
+                    self.enqueued += recovered
                 wait = self._due_in() if self.store else None
                 if wait is not None and wait <= 0:
                     return self._take()
@@ -245,7 +248,9 @@ class Pipeline:
         """The batch after message number ``first`` was delivered (``error`` None) or has
         finally failed, and was reported."""
         with self._cond:
-            if taken is not None:
+            # A batch whose retries a shutdown cut short stays in a durable store, for the
+            # next process to deliver; the memory store has nothing to keep it in.
+            if taken is not None and (error is None or not self.deliverer.abort.is_set()):
                 self.store.acknowledge(taken)
             self._finish(first, self._in_flight.pop(first, 0), error)
 
@@ -293,6 +298,10 @@ class Pipeline:
             else:
                 self._flush_target = max(self._flush_target, waiter.target)
                 self._cond.notify()
+                if self._thread is None and not self.closed:
+                    # A forked child whose store took over a dead process's spool has
+                    # messages but no thread yet (it is started here, not in the fork hook).
+                    self._start_thread()
             return waiter
 
     def wait_flush(self, waiter: FlushWaiter, timeout: float | None) -> bool:

@@ -107,13 +107,15 @@ def bounded(fn: Callable[[], object], timeout: float) -> dict[str, Any]:
 class SegmentWeb:
     name = "segment_web"
 
-    def __init__(self, url: str, max_queue_size: int | None) -> None:
+    def __init__(self, url: str, max_queue_size: int | None, spool_dir: str | None = None) -> None:
         from segment_web import Analytics, signals
         from segment_web.version import VERSION
 
         options: dict[str, Any] = {}
         if max_queue_size is not None:
             options["max_queue_size"] = max_queue_size
+        if spool_dir is not None:
+            options["spool_dir"] = spool_dir
         self.client = Analytics(
             WRITE_KEY, host=url, flush_at=100, flush_interval=0.5, gzip=False, **options
         )
@@ -144,7 +146,7 @@ class SegmentWeb:
 class AnalyticsPython:
     name = "analytics-python"
 
-    def __init__(self, url: str, max_queue_size: int | None) -> None:
+    def __init__(self, url: str, max_queue_size: int | None, spool_dir: str | None = None) -> None:
         from segment.analytics.client import Client
         from segment.analytics.version import VERSION
 
@@ -190,6 +192,7 @@ class AnalyticsPython:
 
 LIBRARIES: dict[str, type[SegmentWeb] | type[AnalyticsPython]] = {
     SegmentWeb.name: SegmentWeb,
+    SegmentWeb.name + "+spool": SegmentWeb,  # the same, given a spool_dir in the config
     AnalyticsPython.name: AnalyticsPython,
 }
 
@@ -239,7 +242,9 @@ def latency_stats(latencies: array[int], n: int) -> dict[str, float]:
 def run_library(config: dict[str, Any]) -> None:
     scenario: str = config["scenario"]
     n: int = config["n"]
-    library = LIBRARIES[config["lib"]](config["url"], config.get("max_queue_size"))
+    library = LIBRARIES[config["lib"]](
+        config["url"], config.get("max_queue_size"), config.get("spool_dir")
+    )
     latencies = array("q", bytes(8 * n))
     gc.collect()
     baseline_rss = rss_kb()
