@@ -49,6 +49,7 @@ PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)
 help:
 	@echo "make demo       three example shops send events to a local collector, which shows them"
 	@echo "make test       ruff, mypy --strict and pytest on one Python (.venv, pinned dependencies)"
+	@echo "make stress     the timing-sensitive tests 5 times each beside a CPU hog per core (15 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
 	@echo "make lint       ruff check, ruff format --check and mypy only"
 	@echo "make collector  run the local collector at http://127.0.0.1:8765"

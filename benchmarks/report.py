@@ -23,7 +23,8 @@ is assembled from those files by `benchmarks/report.py`. All traffic stays on 12
 - **core**: `segment_web` against `segment-analytics-python`, each in a fresh process,
   against one local server: a burst of `track()` calls, end-to-end delivery, an outage,
   shutdown, and the ceiling of any `requests`-based client. Targets are ratios to
-  `segment-analytics-python` in the same run.
+  `segment-analytics-python` in the same run. `segment_web` also runs each scenario
+  with a `spool_dir` (durable delivery), compared with itself in a table of its own.
 - **django**, **flask**, **asgi**: what each adapter adds to a request as the server
   feels it (every thread, the delivery of the request's own events included), for an
   HTML page with its automatic page call and a JSON endpoint that tracks one event

@@ -25,6 +25,7 @@ from .module_api import (
     track,
 )
 from .request.analytics import RequestAnalytics
+from .shortlived import flush_after
 from .version import VERSION as __version__
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "current",
     "default_client",
     "flush",
+    "flush_after",
     "group",
     "identify",
     "page",

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import capture, lifecycle
+from . import capture, lifecycle, multiprocessing_exit  # noqa: F401 (arms the flush in child processes)
 from .batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from .calls import MessageCalls
 from .delivery import Deliverer
@@ -23,11 +23,16 @@ from .processing import MessageChain, build_steps
 from .processing.before_send import Hooks
 from .queue import Callback
 from .reporting import Reporter
-from .store import MemoryStore
+from .store import MemoryStore, MessageStore
+from .termination import install_signal_flush
 from .transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+from .uwsgi_threads import warn_if_threads_disabled
 
 if TYPE_CHECKING:
     from .plan.tracking_plan import TrackingPlan
+
+if TYPE_CHECKING:
+    from .spool.store import SpoolStore
 
 logger = logging.getLogger("segment_web")
 
@@ -45,8 +50,23 @@ class Analytics(MessageCalls):
     "Quick start: the client" table): ``host``, ``flush_at``, ``flush_interval``,
     ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
-    ``tracking_plan``, ``plan_mode`` and ``allow_unplanned_events``. A bad value raises
-    ``ValueError`` naming the option.
+    ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
+    ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
+    ``spool_fsync_interval``. A bad value raises ``ValueError`` naming the option.
+
+    Durable delivery (``spool_dir``): every accepted message is written to a file in that
+    directory before the call returns, and leaves it only once its batch is delivered,
+    has finally failed, or was dropped (each reported as usual). Messages a process left
+    there when it died (``kill -9``, OOM, a deploy) are taken over by the next client
+    that starts, or is forked, with the same ``spool_dir``, oldest first, and
+    ``flush()`` waits for them too; running clients look for such spools every 10 s.
+    Beyond ``max_queue_size`` messages wait on disk, up to ``spool_max_bytes`` (then
+    they are dropped, reason ``"spool full"``). Delivery is at least once: after a crash
+    the batch that was in flight is sent again (same messageIds, which Segment
+    deduplicates). ``spool_fsync_interval`` bounds what a machine crash can lose (0:
+    fsync every message, slow). A spool that cannot be written is logged, and the
+    messages it refuses are kept in memory and reported through the ``spool_failed``
+    signal.
     """
 
     def __init__(
@@ -68,6 +88,10 @@ class Analytics(MessageCalls):
         tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
         plan_mode: PlanMode = "report",
         allow_unplanned_events: bool = False,
+        flush_on_signals: bool = True,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 512 * 1024 * 1024,
+        spool_fsync_interval: float = 1.0,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -102,12 +126,25 @@ class Analytics(MessageCalls):
             require_option("allow_unplanned_events", allow_unplanned_events),
         )
         self._chain = MessageChain(build_steps(before_send=before_send, plan_check=plan_check))
+        self.spool_dir: str | os.PathLike[str] | None = require_option("spool_dir", spool_dir)
+        self.spool_max_bytes: int = require_option("spool_max_bytes", spool_max_bytes)
+        self.spool_fsync_interval = float(
+            require_option("spool_fsync_interval", spool_fsync_interval)
+        )
 
         self._reporter = Reporter(self, error_handler)
         transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)
         self._transport = transport
+        self._spool: SpoolStore | None = None
+        if spool_dir is not None:
+            from .spool.store import open_spool_store  # only clients with a spool load it
+
+            self._spool = open_spool_store(
+                spool_dir, max_queue_size, spool_max_bytes, self.spool_fsync_interval
+            )
+        store: MessageStore = MemoryStore(max_queue_size) if self._spool is None else self._spool
         self._pipeline = Pipeline(
-            MemoryStore(max_queue_size),
+            store,
             Deliverer(
                 transport,
                 RetryPolicy(max_retries=max_retries),
@@ -123,6 +160,10 @@ class Analytics(MessageCalls):
             shutdown_timeout=self.shutdown_timeout,
         )
         lifecycle.register(self, self._pipeline)
+        self.flush_on_signals: bool = require_option("flush_on_signals", flush_on_signals)
+        if flush_on_signals:
+            install_signal_flush()
+        warn_if_threads_disabled()
 
     def __repr__(self) -> str:
         return f"<Analytics {self.endpoint} queued={len(self._pipeline)}>"
@@ -177,6 +218,8 @@ class Analytics(MessageCalls):
             self._reporter.dropped([(payload, callback)], outcome, [message])
         else:
             self._reporter.queued(message)
+            if self._spool is not None and self._spool.unspooled:
+                self._reporter.not_spooled(self._spool.unspooled)
         return message_id
 
     def _capture(self, message: dict[str, Any], payload: bytes, callback: Callback | None) -> None:

@@ -63,6 +63,11 @@ def flush_all_clients(timeout: float) -> int:
     return delivered
 
 
+def longest_shutdown_timeout() -> float:
+    """The longest ``shutdown_timeout`` among the live clients (0 without any)."""
+    return max((p.shutdown_timeout for p in list(_pipelines) if not p.closed), default=0.0)
+
+
 def _shut_down_all_at_exit() -> None:
     for pipeline in list(_pipelines):
         try:

@@ -7,6 +7,7 @@ client can raise it and the adapters can report it in their own words.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,11 @@ def is_optional(check: Check) -> Check:
 
 def is_optional_callable(value: Any) -> str | None:
     return None if value is None or callable(value) else "must be a callable or None"
+
+
+def is_optional_path(value: Any) -> str | None:
+    ok = value is None or (isinstance(value, str | os.PathLike) and os.fspath(value) != "")
+    return None if ok else "must be a directory path (str or os.PathLike) or None"
 
 
 def require(name: str, value: Any, check: Check) -> None:

@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .option_checks import Check, is_bool, is_int, is_optional, is_optional_callable, is_seconds
+from .option_checks import (
+    Check,
+    is_bool,
+    is_int,
+    is_optional,
+    is_optional_callable,
+    is_optional_path,
+    is_seconds,
+)
 from .plan.step import PLAN_MODES
 from .plan.tracking_plan import TrackingPlan
 from .processing.before_send import check_hooks
@@ -98,6 +106,32 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
     Option("timeout", 15.0, is_seconds(positive=True), "seconds per HTTP request"),
     Option("gzip", True, is_bool, "compress request bodies"),
     Option("shutdown_timeout", 5.0, is_seconds(positive=False), "seconds the final flush may take"),
+    Option(
+        "flush_on_signals",
+        True,
+        is_bool,
+        "flush before the process ends by SIGTERM (servers that re-raise it skip atexit)",
+    ),
+    Option(
+        "spool_dir",
+        None,
+        is_optional_path,
+        "durable delivery: accepted messages are written here first; spools of dead "
+        "processes here are taken over",
+    ),
+    Option(
+        "spool_max_bytes",
+        512 * 1024 * 1024,
+        is_int(minimum=1),
+        'beyond it new messages are dropped (reason "spool full")',
+        "512 MiB",
+    ),
+    Option(
+        "spool_fsync_interval",
+        1.0,
+        is_seconds(positive=False),
+        "seconds between fsyncs of the spool (0: every message, slow)",
+    ),
     Option(
         "max_batch_size",
         None,

@@ -28,6 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from . import capture
@@ -88,8 +89,8 @@ class Pipeline:
             with self._cond:
                 self._start_thread()
 
-    def _reset(self) -> None:
-        self._cond = threading.Condition()
+    def _reset(self, condition: threading.Condition | None = None) -> None:
+        self._cond = condition if condition is not None else threading.Condition()
         self._thread: threading.Thread | None = None
         self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._deadline = 0.0
@@ -203,6 +204,9 @@ class Pipeline:
                 if self.closed or (self._closing and not self.store):
                     self._close_store()
                     return None
+                recovered = self.store.recover()
+                if recovered:  # a spool of a process that died meanwhile: number it now
+                    self.enqueued += recovered
                 wait = self._due_in() if self.store else None
                 if wait is not None and wait <= 0:
                     return self._take()
@@ -222,8 +226,9 @@ class Pipeline:
     def _take(self) -> tuple[int, TakenBatch, list[Entry]]:
         limit = self.max_batch_size
         if self.send_first and not self._closing and self._flush_target <= self.taken:
-            # The very first message goes out at once and alone (as the seed does), not
-            # with whatever other callers queued before this thread woke up.
+            # The very first message goes out at once and alone (as Segment's Node
+            # library does), not with whatever other callers queued before this thread
+            # woke up.
             limit = 1
         taken = self.store.take(limit, self.max_batch_bytes)
         first = self.taken
@@ -243,7 +248,9 @@ class Pipeline:
         """The batch after message number ``first`` was delivered (``error`` None) or has
         finally failed, and was reported."""
         with self._cond:
-            if taken is not None:
+            # A batch whose retries a shutdown cut short stays in a durable store, for the
+            # next process to deliver; the memory store has nothing to keep it in.
+            if taken is not None and (error is None or not self.deliverer.abort.is_set()):
                 self.store.acknowledge(taken)
             self._finish(first, self._in_flight.pop(first, 0), error)
 
@@ -291,6 +298,10 @@ class Pipeline:
             else:
                 self._flush_target = max(self._flush_target, waiter.target)
                 self._cond.notify()
+                if self._thread is None and not self.closed:
+                    # A forked child whose store took over a dead process's spool has
+                    # messages but no thread yet (it is started here, not in the fork hook).
+                    self._start_thread()
             return waiter
 
     def wait_flush(self, waiter: FlushWaiter, timeout: float | None) -> bool:
@@ -417,4 +428,51 @@ class Pipeline:
         own messages); a new delivery thread starts with the child's first message."""
         self.store.reset_after_fork()
         self.deliverer.reset_after_fork()
-        self._reset()
+        self._reset(ConditionMadeAtFirstUse(self))
+
+
+class ConditionMadeAtFirstUse(threading.Condition):
+    """A forked child's condition, made when the child first uses it.
+
+    The fork hook runs before gunicorn's gevent worker patches ``threading`` (it patches
+    after forking), so a lock made there is an OS lock; a greenlet that holds one across
+    a switch (starting the delivery "thread" yields) blocks the whole worker when another
+    greenlet waits for it. Made at first use, the condition is of whatever kind
+    ``threading`` gives by then, and it replaces this stand-in on the pipeline. Only the
+    first use goes through the stand-in's own lock, which is held across no switch and so
+    is safe either way.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:  # no lock of the condition's own yet
+        self._pipeline = pipeline
+        self._made_lock = threading.Lock()
+        self._real: threading.Condition | None = None
+
+    def _condition(self) -> threading.Condition:
+        real = self._real
+        if real is None:
+            with self._made_lock:
+                if self._real is None:
+                    self._real = self._pipeline._cond = threading.Condition()
+                real = self._real
+        return real
+
+    def __enter__(self) -> bool:
+        return self._condition().__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._condition().__exit__(kind, error, traceback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._condition().wait(timeout)
+
+    def notify(self, n: int = 1) -> None:
+        self._condition().notify(n)
+
+    def notify_all(self) -> None:
+        self._condition().notify_all()

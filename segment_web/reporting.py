@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -96,6 +98,15 @@ class Reporter:
         self._callbacks(entries, MessageDropped(reason), batch)
         if log:
             self._log_drops(len(entries), reason)
+
+    def not_spooled(self, unspooled: deque[tuple[bytes, OSError]]) -> None:
+        """Report messages the spool could not take (kept in memory only): one signal
+        each; the spool logs the failure itself, once."""
+        while unspooled:
+            payload, error = unspooled.popleft()
+            if signals.spool_failed.receivers:
+                message_id = json.loads(payload)["messageId"]
+                self._signal(signals.spool_failed, message_id=message_id, error=error)
 
     def _signal(self, signal: NamedSignal, **kwargs: Any) -> None:
         # A receiver's bug must not skip the callbacks after it, nor reach a caller.

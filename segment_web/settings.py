@@ -9,6 +9,7 @@ documentation tables are generated from ``OPTIONS`` by ``options_table``.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
@@ -40,6 +41,10 @@ def _is_cookie_name(value: Any) -> str | None:
     if isinstance(value, str) and re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", value):
         return None
     return "must be a valid cookie name such as 'ajs_anonymous_id'"
+
+
+def _is_optional_cookie_name(value: Any) -> str | None:
+    return None if value is None else _is_cookie_name(value)
 
 
 def _is_optional_str(value: Any) -> str | None:
@@ -76,6 +81,36 @@ def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def import_dotted(path: str) -> Any:
+    """The object a dotted path names: ``"myapp.privacy.consent"``."""
+    module, _, name = path.strip().rpartition(".")
+    if not module or not name:
+        raise ImportError(f"{path!r} is not a dotted path such as 'myapp.privacy.consent'")
+    return getattr(importlib.import_module(module), name)
+
+
+def _is_callable_or_path(value: Any) -> str | None:
+    if value is None or callable(value):
+        return None
+    if not isinstance(value, str):
+        return "must be a callable, a dotted path to one, or None"
+    try:
+        found = import_dotted(value)
+    except Exception as error:  # whatever the user's module raises while importing
+        return f"could not import {value!r}: {error}"
+    return None if callable(found) else f"names {found!r}, which is not callable"
+
+
+def _imported(value: Any) -> Any:
+    return import_dotted(value) if isinstance(value, str) else value
+
+
+def _is_names(value: Any) -> str | None:
+    if isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value):
+        return None
+    return "must be a list of consent category names such as ['Advertising', 'Marketing']"
+
+
 WEB_OPTIONS: tuple[Option, ...] = (
     Option(
         "auto_page",
@@ -110,6 +145,35 @@ WEB_OPTIONS: tuple[Option, ...] = (
         normalize=_as_tuple,
     ),
     Option(
+        "anonymize_ip",
+        False,
+        is_bool,
+        "mask context.ip to its network: IPv4 last octet, IPv6 last 80 bits zeroed",
+    ),
+    Option(
+        "consent",
+        None,
+        _is_callable_or_path,
+        "callable (or dotted path) given the framework's request, returning category → "
+        "bool or None; sent as context.consent.categoryPreferences",
+        normalize=_imported,
+    ),
+    Option(
+        "consent_cookie",
+        None,
+        _is_optional_cookie_name,
+        "name of a Segment consent-manager cookie ('tracking-preferences') to read "
+        "categories and destination flags from",
+    ),
+    Option(
+        "gpc_categories",
+        (),
+        _is_names,
+        "consent categories a request with Sec-GPC: 1 marks false (empty: GPC not read)",
+        "none",
+        _as_tuple,
+    ),
+    Option(
         "user_id",
         None,
         is_optional_callable,
@@ -137,6 +201,10 @@ class SegmentSettings:
     timeout: float = _DEFAULTS["timeout"]
     gzip: bool = _DEFAULTS["gzip"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
+    flush_on_signals: bool = _DEFAULTS["flush_on_signals"]
+    spool_dir: str | os.PathLike[str] | None = _DEFAULTS["spool_dir"]
+    spool_max_bytes: int = _DEFAULTS["spool_max_bytes"]
+    spool_fsync_interval: float = _DEFAULTS["spool_fsync_interval"]
     max_batch_size: int | None = _DEFAULTS["max_batch_size"]
     before_send: Hooks = _DEFAULTS["before_send"]
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
@@ -150,6 +218,10 @@ class SegmentSettings:
     anonymous_id_cookie_max_age: int = ONE_YEAR
     capture_ip: bool = _DEFAULTS["capture_ip"]
     forwarded_allow_ips: str | tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
+    anonymize_ip: bool = _DEFAULTS["anonymize_ip"]
+    consent: Callable[[Any], Any] | None = _DEFAULTS["consent"]
+    consent_cookie: str | None = _DEFAULTS["consent_cookie"]
+    gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
 
     def client_options(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@
 - ``batch_failed(client, batch=Batch, error=Exception)``
 - ``message_dropped(client, message=dict | None, message_id=str, reason=str)``
 - ``plan_violation(client, message=dict, event=str, violations=list[Violation])``
+- ``spool_failed(client, message_id=str, error=OSError)``
 """
 
 from __future__ import annotations
@@ -23,4 +24,16 @@ plan_violation = _signals.signal(
     "plan_violation", doc="A message breaks the tracking plan (plan_mode report or drop)."
 )
 
-__all__ = ["batch_failed", "batch_sent", "message_dropped", "message_queued", "plan_violation"]
+spool_failed = _signals.signal(
+    "spool_failed",
+    doc="A message could not be written to the spool_dir; it is kept in memory only.",
+)
+
+__all__ = [
+    "batch_failed",
+    "batch_sent",
+    "message_dropped",
+    "message_queued",
+    "plan_violation",
+    "spool_failed",
+]

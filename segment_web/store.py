@@ -28,6 +28,10 @@ rules a store may rely on:
   returning the reason, which is reported to the user as the drop reason. A store may
   keep more than ``max_queue_size`` messages (on disk, say) as long as it holds only a
   bounded number in memory.
+- **Recovery.** ``recover()`` is called now and then by the delivery thread (with the
+  lock held; at least every second while idle): it returns how many messages the store
+  gained outside ``append`` since the last call (a spool of a process that died
+  meanwhile), which the pipeline numbers after those accepted so far.
 - **Order of a batch.** ``take`` returns the oldest pending messages, at least one when
   any is pending, never more than ``max_count`` nor more than ``max_bytes`` counting
   each message's length plus one (the comma between messages in a request body);
@@ -87,6 +91,10 @@ class MessageStore(Protocol):
 
     def acknowledge(self, batch: TakenBatch) -> None:
         """The batch was delivered, or finally failed and was reported: forget it."""
+        ...
+
+    def recover(self) -> int:
+        """How many messages became pending since the last call without ``append``."""
         ...
 
     def drain(self) -> list[bytes]:
@@ -150,6 +158,9 @@ class MemoryStore:
 
     def acknowledge(self, batch: TakenBatch) -> None:
         pass
+
+    def recover(self) -> int:
+        return 0
 
     def drain(self) -> list[bytes]:
         payloads = list(self._pending)

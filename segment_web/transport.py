@@ -31,7 +31,7 @@ MAX_RETRY_AFTER = 300.0
 # Retry-After waits do not use up max_retries, so a server that keeps asking to wait
 # could hold a batch forever; past this many such waits the batch fails.
 MAX_RETRY_AFTER_WAITS = 20
-# Backoff before retry N is BACKOFF_BASE * 2**(N-1), capped at BACKOFF_MAX (PRODUCT.md);
+# Backoff before retry N is BACKOFF_BASE * 2**(N-1), capped at BACKOFF_MAX (0.5 s to 60 s);
 # read when a policy is made, so a test suite may shorten them for the clients it creates.
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 60.0

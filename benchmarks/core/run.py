@@ -13,6 +13,10 @@ server answers 503 for 10 s while 200,000 calls are made, default queue bounds),
 shutdown (10,000 calls, then ``shutdown()``) and the ceiling (one thread that only
 json-encodes prebuilt batches and POSTs them with one ``requests.Session``).
 
+segment_web also runs every scenario with a ``spool_dir`` (durable delivery, in a fresh
+temporary directory removed after each run); a second table compares it with itself
+without one.
+
 A full run writes the markdown table to ``benchmarks/results/core.md`` and prints it;
 ``--quick`` runs a scaled-down smoke check (< 60 s) and only prints, unless ``--out``.
 """
@@ -27,6 +31,7 @@ import os
 import platform
 import queue
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -47,6 +52,7 @@ LIBS = ("segment_web", "analytics-python")
 # segment_web again in the burst, each with one thing changed: no orjson, a do-nothing
 # before_send hook, a tracking plan that describes the event.
 VARIANTS = ("stdlib json", "before_send", "plan")
+SPOOL = "segment_web+spool"  # segment_web with a spool_dir (durable delivery)
 
 
 @dataclass(frozen=True)
@@ -294,10 +300,21 @@ def wait_quiet(live_pids: list[int], limit_s: float, threshold: float = 0.25) ->
 # -- scenarios ------------------------------------------------------------------------
 
 
+_spool_dirs: list[str] = []
+
+
 def client_args(lib: str, scenario: str, url: str, n: int, **extra: Any) -> list[str]:
     config = {"lib": lib, "scenario": scenario, "url": url, "n": n, **extra}
     config.setdefault("event", "realistic")
+    if lib == SPOOL:
+        config["spool_dir"] = tempfile.mkdtemp(prefix="segment-web-spool-")
+        _spool_dirs.append(config["spool_dir"])
     return ["-m", "benchmarks.core.scenarios", json.dumps(config)]
+
+
+def remove_spool_dirs() -> None:
+    while _spool_dirs:
+        shutil.rmtree(_spool_dirs.pop(), ignore_errors=True)
 
 
 def run_burst(server: Server, lib: str, plan: Plan, variant: str = "") -> dict[str, Any]:
@@ -360,7 +377,7 @@ def run_outage(server: Server, lib: str, plan: Plan) -> dict[str, Any]:
     failed = result["failed_reported"]
     lost = n - kept - failed  # never delivered and not a batch that finally failed
     # analytics-python's report of a drop: track() returns (False, msg) and logs a warning
-    dropped = result["dropped_reported"] if lib == "segment_web" else result["refused"]
+    dropped = result["refused"] if lib == "analytics-python" else result["dropped_reported"]
     flush = result["flush"]
     recovery = None
     if flush["finished"] and stats["last_ok"] is not None:
@@ -524,7 +541,7 @@ def render(
     meta: dict[str, Any],
 ) -> tuple[str, list[tuple[str, bool]]]:
     sw, ap = runs["segment_web"], runs["analytics-python"]
-    for lib in LIBS:
+    for lib in (*LIBS, SPOOL):
         for run, best in zip(runs[lib], ceiling, strict=False):
             if "e2e_events_per_s" in run:
                 run["pct_ceiling"] = 100 * run["e2e_events_per_s"] / best["ceiling_events_per_s"]
@@ -571,25 +588,11 @@ def render(
     for title, rows in SECTIONS:
         lines.append(f"| **{title}** | | | | | | |")
         for row in rows:
-            a = _median([r.get(row.key) for r in sw])
-            b = _median([r.get(row.key) for r in ap])
-            ratios = [_ratio(x.get(row.key), y.get(row.key)) for x, y in zip(sw, ap, strict=True)]
-            median_ratio = _median(ratios) if row.ratio else None
-            per_rep = " / ".join(_fmt("{:.2f}", r) for r in ratios) if row.ratio else ""
-            met = ""
-            if row.check is not None:
-                ok = median_ratio is not None and row.check(median_ratio)
-                met = "yes" if ok else "**no**"
+            line, ok = table_row(row, sw, ap)
+            lines.append(line)
+            if ok is not None:
                 verdicts.append((f"{title.split(' (')[0]}: {row.label} {row.target}", ok))
-            elif row.target:
-                ok = _target_ok(row.key, sw)
-                met = "yes" if ok else "**no**"
-                verdicts.append((f"{title.split(' (')[0]}: {row.label} {row.target}", ok))
-            lines.append(
-                f"| {row.label} | {_fmt(row.fmt, a)} | {_fmt(row.fmt, b)} "
-                f"| {_fmt('{:.2f}', median_ratio)} | {per_rep} | {row.target} | {met} |"
-            )
-    lines += ["", *meta.get("notes", [])]
+    lines += ["", *render_spool(runs[SPOOL], sw, verdicts), "", *meta.get("notes", [])]
     return "\n".join(lines) + "\n", verdicts
 
 
@@ -631,10 +634,74 @@ def render_variants(
     return "\n".join(lines) + "\n"
 
 
+def table_row(
+    row: Row, mine: list[dict[str, Any]], theirs: list[dict[str, Any]]
+) -> tuple[str, bool | None]:
+    """One table line comparing ``mine`` with ``theirs``, and whether its target is met
+    (None: no target). Absolute targets are checked on ``mine``."""
+    a = _median([r.get(row.key) for r in mine])
+    b = _median([r.get(row.key) for r in theirs])
+    ratios = [_ratio(x.get(row.key), y.get(row.key)) for x, y in zip(mine, theirs, strict=True)]
+    median_ratio = _median(ratios) if row.ratio else None
+    per_rep = " / ".join(_fmt("{:.2f}", r) for r in ratios) if row.ratio else ""
+    ok: bool | None = None
+    if row.check is not None:
+        ok = median_ratio is not None and row.check(median_ratio)
+    elif row.target:
+        ok = _target_ok(row.key, mine)
+    met = "" if ok is None else ("yes" if ok else "**no**")
+    line = (
+        f"| {row.label} | {_fmt(row.fmt, a)} | {_fmt(row.fmt, b)} "
+        f"| {_fmt('{:.2f}', median_ratio)} | {per_rep} | {row.target} | {met} |"
+    )
+    return line, ok
+
+
+SPOOL_ROWS: list[Row] = [
+    Row("calls_per_s", "burst: calls/s", "{:,.0f}"),
+    Row("p50_us", "burst: per call p50 µs", "{:.1f}", "≤ 1.5x", lambda r: r <= 1.5),
+    Row("p99_us", "burst: per call p99 µs", "{:.1f}"),
+    Row("max_ms", "burst: per call max ms", "{:.1f}"),
+    Row("e2e_events_per_s", "end to end: events/s", "{:,.0f}", "≥ 0.8x", lambda r: r >= 0.8),
+    Row("cpu_us_per_event", "end to end: client CPU µs/event", "{:.1f}"),
+    Row("peak_rss_mb", "end to end: peak RSS MB", "{:.1f}"),
+    Row("duplicates", "end to end: duplicates at server", "{:,.0f}", ratio=False),
+    Row("kept", "outage: kept (delivered)", "{:,.0f}", ratio=False),
+    Row("dropped", "outage: dropped, reported", "{:,.0f}", "0 (spool)", ratio=False),
+    Row("unaccounted", "outage: sent - kept - dropped - failed", "{:,.0f}", ratio=False),
+    Row("outage_p50_us", "outage: per call p50 µs", "{:.1f}"),
+    Row("outage_rss_growth_mb", "outage: RSS growth MB", "{:.1f}"),
+    Row("recovery_s", "outage: s to recover (all delivered)", "{:.2f}", ratio=False),
+    Row("shutdown_s", "shutdown() s", "{:.3f}"),
+]
+
+
+def render_spool(
+    spool: list[dict[str, Any]], sw: list[dict[str, Any]], verdicts: list[tuple[str, bool]]
+) -> list[str]:
+    """segment_web with a spool_dir against itself without one, from the same run."""
+    lines = [
+        "### Durable delivery: segment_web with a `spool_dir` vs without",
+        "",
+        "The same scenarios and client options, plus `spool_dir` (a fresh temporary "
+        "directory on the machine's disk, default `spool_max_bytes` and "
+        "`spool_fsync_interval`). ratio = with spool / without.",
+        "",
+        "| metric | sw + spool | sw | ratio (median) | ratio per rep | target | met |",
+        "|---|---:|---:|---:|---|---|---|",
+    ]
+    for row in SPOOL_ROWS:
+        line, ok = table_row(row, spool, sw)
+        lines.append(line)
+        if ok is not None:
+            verdicts.append((f"spool: {row.label} {row.target}", ok))
+    return lines
+
+
 def _target_ok(key: str, sw: list[dict[str, Any]]) -> bool:
     """Absolute targets hold in every repetition."""
     values = [run.get(key) for run in sw]
-    if key in ("over_20ms", "unreported", "unaccounted"):
+    if key in ("over_20ms", "unreported", "unaccounted", "dropped"):
         return all(v == 0 for v in values)
     if key == "recovery_s":
         return all(v is not None and v <= 10.0 for v in values)
@@ -695,7 +762,9 @@ def run(
     started = time.monotonic()
     meta = machine()
     meta.update(count_mode=count_mode, tree=git_state(), quiet_wait=quiet_wait)
-    runs: dict[str, list[dict[str, Any]]] = {lib: [{} for _ in range(plan.reps)] for lib in LIBS}
+    runs: dict[str, list[dict[str, Any]]] = {
+        lib: [{} for _ in range(plan.reps)] for lib in (*LIBS, SPOOL)
+    }
     ceiling: list[dict[str, Any]] = []
     variants: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
     server = Server(count_mode)
@@ -704,7 +773,10 @@ def run(
     def measured(name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         before = wait_quiet(pids, quiet_wait) if quiet_wait > 0 else None
         meter = LoadMeter(pids)
-        result = fn()
+        try:
+            result = fn()
+        finally:
+            remove_spool_dirs()
         result[f"{name}_load"] = meter.cores()
         log(
             f"  {name}: other load {result[f'{name}_load']:.2f} cores"
@@ -718,7 +790,7 @@ def run(
         log(f"server capacity: {meta['capacity']['messages_per_s']:,.0f} messages/s")
         meta["noise"] = measured("noise", lambda: run_noise(server, plan.burst_n))
         for rep in range(plan.reps):
-            order = LIBS if rep % 2 == 0 else LIBS[::-1]
+            order = (*LIBS, SPOOL) if rep % 2 == 0 else (SPOOL, *LIBS[::-1])
             steps: list[tuple[str, Callable[..., dict[str, Any]]]] = [
                 ("burst", run_burst),
                 ("outage", run_outage),
@@ -743,7 +815,8 @@ def run(
                         log(f"rep {rep + 1}: segment_web, {variant}")
                         burst = partial(run_burst, server, "segment_web", plan, variant)
                         variants[variant].append(measured("burst", burst))
-            log(f"rep {rep + 1} done: " + json.dumps({lib: runs[lib][rep] for lib in LIBS}))
+            done = {lib: runs[lib][rep] for lib in (*LIBS, SPOOL)}
+            log(f"rep {rep + 1} done: " + json.dumps(done))
     finally:
         server.close()
     meta["elapsed_s"] = time.monotonic() - started
@@ -766,6 +839,9 @@ def run(
         "(/proc/stat minus this process tree), in cores; the machine has "
         f"{meta['nproc']}. Wall-clock figures (calls/s, per-call times, events/s) suffer "
         "when it is not ~0; CPU µs/event much less.",
+        "- Spool: with a `spool_dir` every accepted message is also written to a file before "
+        "`track()` returns (one `write()`; `fsync` every second from a thread of its own), and "
+        "beyond `max_queue_size` messages wait on disk only, so the outage keeps all of them.",
         "- Raw data per repetition: the orchestrator's log (stderr).",
     ]
     table, verdicts = render(plan, runs, ceiling, meta)

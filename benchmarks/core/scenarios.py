@@ -114,7 +114,9 @@ def bounded(fn: Callable[[], object], timeout: float) -> dict[str, Any]:
 class SegmentWeb:
     name = "segment_web"
 
-    def __init__(self, url: str, max_queue_size: int | None, variant: str = "") -> None:
+    def __init__(
+        self, url: str, max_queue_size: int | None, spool_dir: str | None = None, variant: str = ""
+    ) -> None:
         if variant == "stdlib json":
             sys.modules["orjson"] = None  # type: ignore[assignment]  # as if not installed
         from segment_web import Analytics, json_backend, signals
@@ -123,6 +125,8 @@ class SegmentWeb:
         options: dict[str, Any] = {}
         if max_queue_size is not None:
             options["max_queue_size"] = max_queue_size
+        if spool_dir is not None:
+            options["spool_dir"] = spool_dir
         if variant == "before_send":
             options["before_send"] = trivial_hook
         elif variant == "plan":
@@ -163,7 +167,9 @@ class AnalyticsPython:
 
     json_backend = "json"
 
-    def __init__(self, url: str, max_queue_size: int | None, variant: str = "") -> None:
+    def __init__(
+        self, url: str, max_queue_size: int | None, spool_dir: str | None = None, variant: str = ""
+    ) -> None:
         from segment.analytics.client import Client
         from segment.analytics.version import VERSION
 
@@ -209,6 +215,7 @@ class AnalyticsPython:
 
 LIBRARIES: dict[str, type[SegmentWeb] | type[AnalyticsPython]] = {
     SegmentWeb.name: SegmentWeb,
+    SegmentWeb.name + "+spool": SegmentWeb,  # the same, given a spool_dir in the config
     AnalyticsPython.name: AnalyticsPython,
 }
 
@@ -271,7 +278,10 @@ def run_library(config: dict[str, Any]) -> None:
     scenario: str = config["scenario"]
     n: int = config["n"]
     library = LIBRARIES[config["lib"]](
-        config["url"], config.get("max_queue_size"), config.get("variant", "")
+        config["url"],
+        config.get("max_queue_size"),
+        spool_dir=config.get("spool_dir"),
+        variant=config.get("variant", ""),
     )
     latencies = array("q", bytes(8 * n))
     gc.collect()

@@ -43,7 +43,10 @@ What is captured, from the ASGI scope only (the request body is never read): ``u
 ``anonymousId`` from the cookie (a new UUID, set as the cookie, when absent);
 ``context.ip``, ``context.userAgent``, ``context.locale`` (Accept-Language),
 ``context.page`` (``url``, ``path`` — ``root_path`` included —, ``search``,
-``referrer``) and ``context.campaign`` (``utm_*``). The automatic page is named after the
+``referrer``) and ``context.campaign`` (``utm_*``); with the privacy settings,
+``context.ip`` masked (``anonymize_ip``) and ``context.consent`` / ``integrations`` from
+``consent`` (given the scope), ``consent_cookie`` and ``gpc_categories`` (README,
+"Privacy"). The automatic page is named after the
 matched route (Starlette/FastAPI ``scope["route"]``: its name, else its path, else the
 endpoint's name) and sent once the response's last body message went to the server.
 

@@ -30,6 +30,7 @@ def request_facts(scope: Scope) -> RequestFacts:
         peer=client[0] if client else None,
         header=headers.get,
         cookie=headers.cookie,
+        request=scope,
     )
 
 

@@ -33,7 +33,10 @@ request.auser()`` before the view), ``anonymousId`` (the ``ajs_anonymous_id`` co
 or a new id set as that cookie: SameSite=Lax, one year, readable by analytics.js),
 ``context.ip`` (X-Forwarded-For, Forwarded, X-Real-IP only from ``FORWARDED_ALLOW_IPS``),
 ``context.userAgent``, ``context.locale``, ``context.page`` (url, path, referrer,
-search), ``context.campaign`` (utm_*). A successful ``GET`` answered with ``text/html``
+search), ``context.campaign`` (utm_*); with the privacy settings, ``context.ip``
+masked (``ANONYMIZE_IP``) and ``context.consent`` / ``integrations`` from ``CONSENT``
+(given the ``HttpRequest``), ``CONSENT_COOKIE`` and ``GPC_CATEGORIES`` (README,
+"Privacy"). A successful ``GET`` answered with ``text/html``
 sends one ``page`` call named after the URL name (``"ns:name"``) or the view.
 After ``login()``/``logout()`` in a view the page call carries the new user; in a sync
 view so do the messages sent after it. In an async view, call
@@ -55,6 +58,8 @@ System checks (``manage.py check``), stable ids:
 - ``segment_web.W006``: ``USER_ID``/``ERROR_HANDLER`` dotted path cannot be imported.
 - ``segment_web.W007``: the client refuses the options (it runs with defaults but for
   ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
+- ``segment_web.W008``: running under uWSGI without ``--enable-threads``: nothing would
+  be delivered.
 
 All are Warnings: a bad setting falls back to its default and never stops
 ``runserver``, ``migrate`` or the site (silence one with ``SILENCED_SYSTEM_CHECKS``).

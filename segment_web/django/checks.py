@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from ..uwsgi_threads import FIX, PROBLEM, threads_disabled
 from .apps import app_config
-from .conf import MIDDLEWARE_ORDER
+from .conf import MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
 
 MIDDLEWARE_PATH = "segment_web.django.SegmentMiddleware"
 MIDDLEWARE_PATHS = (MIDDLEWARE_PATH, "segment_web.django.middleware.SegmentMiddleware")
@@ -35,6 +36,8 @@ def check_segment(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
                 id=MIDDLEWARE_ORDER,
             )
         )
+    if threads_disabled():
+        found.append(checks.Warning(PROBLEM, hint=FIX, obj=config.name, id=UWSGI_WITHOUT_THREADS))
     return found
 
 

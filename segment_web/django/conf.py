@@ -9,7 +9,7 @@ a Warning: a setting that falls back to its default must not stop ``runserver`` 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,8 @@ from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 SETTING = "SEGMENT"
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
 # Options that may be given as a dotted path to a callable, imported at start-up.
-IMPORTABLE = ("user_id", "error_handler")
+IMPORTABLE = ("user_id", "error_handler", "consent", "before_send")
+IMPORTABLE_LISTS = ("before_send",)  # a list of hooks may hold dotted paths too
 
 NO_WRITE_KEY = "segment_web.W001"
 UNKNOWN_KEY = "segment_web.W002"
@@ -31,8 +32,13 @@ NOT_A_DICT = "segment_web.W004"  # was E001
 INVALID_VALUE = "segment_web.W005"  # was E002
 IMPORT_FAILED = "segment_web.W006"  # was E003
 CLIENT_FAILED = "segment_web.W007"  # was E004
+UWSGI_WITHOUT_THREADS = "segment_web.W008"
 
 _DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
+_BEFORE_SEND_HINT = (
+    "Until it is fixed every message is dropped: a scrubbing hook that cannot run must not "
+    "let the data it should remove through."
+)
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,46 @@ def read_settings(config: Any, environ: Mapping[str, str]) -> tuple[SegmentSetti
     values = {str(key).lower(): value for key, value in config.items()}
     if not values.get("write_key") and environ.get(ENV_WRITE_KEY):
         values["write_key"] = environ[ENV_WRITE_KEY]
+    broken: list[str] = []  # what is wrong with BEFORE_SEND
     for option in IMPORTABLE:
-        path = values.get(option)
-        if isinstance(path, str):
+        value: Any = values.get(option)
+        listed = option in IMPORTABLE_LISTS and isinstance(value, list | tuple)
+        if isinstance(value, str) or listed:
             try:
-                values[option] = import_string(path)
+                values[option] = _imported(value)
             except Exception as error:  # a user module failing at import must not stop start-up
                 del values[option]
-                message = f"{option.upper()} could not import {path!r}: {error}"
-                issues.append(Issue(IMPORT_FAILED, message, _DEFAULT_HINT))
+                message = f"{option.upper()} could not import {value!r}: {error}"
+                issues.append(Issue(IMPORT_FAILED, message, _hint(option)))
+                if option == "before_send":
+                    broken.append(message)
     settings, problems = parse_settings(values, name_of=str.upper)
     issues.extend(_issue(problem) for problem in problems)
+    broken += [p.message for p in problems if p.option == "before_send"]
+    if broken:
+        settings = dataclasses.replace(settings, before_send=_drop_everything(broken[0]))
     return settings, issues
+
+
+def _drop_everything(problem: str) -> Callable[[Any], Any]:
+    """The hook used while BEFORE_SEND is broken: the scrubbing it should do cannot be
+    done, so every message is dropped (reported, logged) rather than sent unscrubbed."""
+
+    def broken_before_send(message: Any) -> Any:
+        raise RuntimeError(f"{problem}; every message is dropped until it is fixed")
+
+    return broken_before_send
+
+
+def _hint(option: str) -> str:
+    return _BEFORE_SEND_HINT if option == "before_send" else _DEFAULT_HINT
+
+
+def _imported(value: str | list[Any] | tuple[Any, ...]) -> Any:
+    """A dotted path's object; for a list, each dotted path in it (callables stay)."""
+    if isinstance(value, str):
+        return import_string(value)
+    return [import_string(item) if isinstance(item, str) else item for item in value]
 
 
 def _issue(problem: Problem) -> Issue:
@@ -86,7 +120,7 @@ def _issue(problem: Problem) -> Issue:
     if problem.option == "write_key" and not problem.fatal:
         hint = f"Set {SETTING}['WRITE_KEY'] or the {ENV_WRITE_KEY} environment variable."
         return Issue(NO_WRITE_KEY, problem.message, hint)
-    return Issue(INVALID_VALUE, problem.message, _DEFAULT_HINT)
+    return Issue(INVALID_VALUE, problem.message, _hint(problem.option))
 
 
 def build_integration(settings: SegmentSettings, issues: list[Issue]) -> Integration:

@@ -114,6 +114,7 @@ def read_facts(request: HttpRequest) -> RequestFacts:
         peer=meta.get("REMOTE_ADDR"),
         header=header,
         cookie=request.COOKIES.get,
+        request=request,
     )
 
 

@@ -64,6 +64,9 @@ arguments win and a given ``context`` is deep-merged over the request's):
   from ``SEGMENT_FORWARDED_ALLOW_IPS``),
   ``context.userAgent``, ``context.locale`` (Accept-Language), ``context.page``
   (``url``, ``path``, ``search``, ``referrer``), ``context.campaign`` (utm_* parameters);
+- with the privacy settings: ``context.ip`` masked (``SEGMENT_ANONYMIZE_IP``),
+  ``context.consent`` and ``integrations`` from ``SEGMENT_CONSENT`` (given the Flask
+  ``request``), ``SEGMENT_CONSENT_COOKIE`` and ``SEGMENT_GPC_CATEGORIES`` (README, "Privacy");
 - an automatic ``page`` call, named after the endpoint (``"index"``, ``"blog.show"``
   for a blueprint), for a 2xx ``GET`` answered with ``text/html`` whose path is not
   excluded. Only the response's status and headers are read: streamed bodies stream.

@@ -169,6 +169,7 @@ def request_facts(req: Request) -> RequestFacts:
         peer=req.remote_addr,
         header=req.headers.get,
         cookie=lambda name: _from_wsgi(req.cookies.get(name)),
+        request=req,
     )
 
 

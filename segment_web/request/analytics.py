@@ -26,7 +26,8 @@ current_request_analytics: ContextVar[RequestAnalytics | None] = ContextVar(
 class RequestAnalytics(MessageCalls):
     """The six calls, pre-filled with what the request tells: user, anonymous id, context.
 
-    Explicit arguments always win; a given ``context`` is deep-merged over the request's.
+    Explicit arguments always win; a given ``context`` is deep-merged over the request's,
+    given ``integrations`` are merged over the request's (the consent cookie's flags).
     After ``identify(user_id=...)`` the rest of the request's calls carry that user id.
     ``alias(user_id=...)`` takes ``previous_id`` from the request's user or anonymous id.
     ``user_id`` may be a callable: it is called once, when a message first needs it, so a
@@ -40,6 +41,7 @@ class RequestAnalytics(MessageCalls):
         user_id: Callable[[], Any] | str | int | None = None,
         anonymous_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        integrations: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
         self._user_id: Any = None
@@ -50,6 +52,7 @@ class RequestAnalytics(MessageCalls):
             self._user_id = user_id
         self.anonymous_id = anonymous_id
         self.context: dict[str, Any] = dict(context or {})
+        self.integrations: dict[str, Any] = dict(integrations or {})
 
     @property
     def user_id(self) -> Any:
@@ -94,6 +97,10 @@ class RequestAnalytics(MessageCalls):
                 merged.setdefault("anonymous_id", self.anonymous_id)
         if self.context:
             merged["context"] = deep_merge(self.context, merged.get("context") or {})
+        if self.integrations:
+            given = merged.get("integrations")
+            if given is None or isinstance(given, Mapping):  # else: the usual ValidationError
+                merged["integrations"] = {**self.integrations, **(given or {})}
         message_id = self.client.enqueue(kind, merged, callback)
         if kind == "identify" and "user_id" in merged:
             self.user_id = merged["user_id"]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from . import limits
 from .facts import RequestFacts
 from .pages import PageRules, page_facts
-from .privacy import PrivacyRules
+from .privacy import PrivacyRules, RequestConsent
 from .proxies import TrustedProxies
 
 if TYPE_CHECKING:
@@ -33,10 +33,18 @@ class RequestRules:
         self.settings = settings
         self.proxies = TrustedProxies(settings.forwarded_allow_ips)
         self.pages = PageRules(settings.auto_page, settings.page_exclude)
-        self.privacy = PrivacyRules(capture_ip=settings.capture_ip, proxies=self.proxies)
+        self.privacy = PrivacyRules(
+            capture_ip=settings.capture_ip,
+            proxies=self.proxies,
+            anonymize_ip=settings.anonymize_ip,
+            consent=settings.consent,
+            consent_cookie=settings.consent_cookie,
+            gpc_categories=settings.gpc_categories,
+        )
 
-    def context(self, facts: RequestFacts) -> dict[str, Any]:
-        """The Segment ``context`` this request gives every message sent during it."""
+    def context(self, facts: RequestFacts, consent: RequestConsent | None = None) -> dict[str, Any]:
+        """The Segment ``context`` this request gives every message sent during it
+        (``consent``: the request's, when already read)."""
         context: dict[str, Any] = {}
         ip = self.privacy.ip(facts)
         if ip:
@@ -51,6 +59,9 @@ class RequestRules:
         campaign = campaign_from_query(facts.query_string)
         if campaign:
             context["campaign"] = campaign
+        consent_context = (consent or self.privacy.consent(facts)).context()
+        if consent_context:
+            context["consent"] = consent_context
         return context
 
 

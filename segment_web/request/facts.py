@@ -4,11 +4,16 @@ The few facts every request has (method, scheme, host, path, query string, peer)
 read up front; headers and cookies are read on demand through the adapter's own
 lookups (as sentry-python's ``RequestExtractor`` does), so a new rule that needs one
 more header — consent, ``Sec-GPC``, ``X-Real-IP`` — needs no change in any adapter.
+
+``request`` is the framework's own request object (Django ``HttpRequest``, Flask
+``Request``, the ASGI scope), set by each adapter where it builds the facts. The shared
+layer never looks inside it: it only hands it to the app's own callables (``consent``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 # Reads one header by its lower-case name (``"user-agent"``), or one cookie by name;
 # None when the request has none. Repeated headers come joined with ", ".
@@ -22,7 +27,17 @@ def _nothing(name: str) -> str | None:
 class RequestFacts:
     """One request, framework-free. ``header(name)`` and ``cookie(name)`` read lazily."""
 
-    __slots__ = ("_cookie", "_header", "host", "method", "path", "peer", "query_string", "scheme")
+    __slots__ = (
+        "_cookie",
+        "_header",
+        "host",
+        "method",
+        "path",
+        "peer",
+        "query_string",
+        "request",
+        "scheme",
+    )
 
     def __init__(
         self,
@@ -35,6 +50,7 @@ class RequestFacts:
         *,
         header: Lookup = _nothing,
         cookie: Lookup = _nothing,
+        request: Any = None,
     ) -> None:
         self.method = method
         self.scheme = scheme
@@ -44,6 +60,7 @@ class RequestFacts:
         self.peer = peer
         self._header = header
         self._cookie = cookie
+        self.request = request
 
     def header(self, name: str) -> str | None:
         """The request's header ``name`` (lower case, e.g. ``"sec-gpc"``), or None."""

@@ -34,8 +34,13 @@ class TrackedRequest:
         self.new_anonymous_id: str | None = None
         if anonymous_id is None:  # none, or unusable: replaced, with a new cookie
             anonymous_id = self.new_anonymous_id = new_anonymous_id()
+        consent = rules.privacy.consent(facts)
         self.handle = RequestAnalytics(
-            client, user_id=user_id, anonymous_id=anonymous_id, context=rules.context(facts)
+            client,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            context=rules.context(facts, consent),
+            integrations=consent.destinations,
         )
 
     def cookie(self) -> AnonymousIdCookie | None:

@@ -6,7 +6,7 @@ up to six bytes (``\\u0001``). Each value taken from a request is therefore cut 
 number of *JSON bytes* — its length once encoded as it will be sent (UTF-8, escapes
 included) — at a character boundary, and lone surrogates (which no JSON encoder can
 write as UTF-8) become U+FFFD. With every limit at its maximum, the request's part of a
-message stays under 16 KB, leaving the rest of the 32 KB to the caller's own fields.
+message stays under 17 KB, leaving the rest of the 32 KB to the caller's own fields.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ SEARCH = 1024
 REFERRER = 2048
 CAMPAIGN_VALUE = 256
 LOCALE = 64
+CONSENT_NAME = 128  # one consent category or destination name
+CONSENT_BYTES = 2048  # the category → bool (or destination → bool) mapping, whole
+CONSENT_COOKIE = 4096  # characters of a consent-manager cookie (a browser's cookie limit)
 
 _WORST_BYTES_PER_CHAR = 6  # a control character escaped as \uXXXX
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,9 +14,8 @@ from segment_web.testing import capture_events
 from tests.flask.conftest import MakeApp, create_app, delivered, integration_in
 from tests.flask.test_request_context import set_cookies
 from tests.shared import hostile
+from tests.support.readme import run_snippet
 from tests.support.recording_server import RecordingServer
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_an_unusable_cookie_is_replaced(make_app: MakeApp, server: RecordingServer) -> None:
@@ -79,13 +76,7 @@ def test_flush_at_zero_becomes_one(apps: list[Flask]) -> None:
 
 
 def test_the_readme_snippet_runs_as_written(no_default_client: None) -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Flask") :]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found is not None
-    namespace: dict[str, object] = {"__name__": "readme_snippet"}
-    exec(compile(found.group(1), "README.md", "exec"), namespace)
-    app = namespace["app"]
+    app = run_snippet("### Flask")["app"]
     assert isinstance(app, Flask)
     try:
         with capture_events() as events:

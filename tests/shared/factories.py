@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from segment_web.request.facts import RequestFacts
 
@@ -17,8 +18,10 @@ def request_facts(
     *,
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
+    request: Any = None,
 ) -> RequestFacts:
-    """Facts with ``headers`` (names in any case) and ``cookies`` read from dicts."""
+    """Facts with ``headers`` (names in any case) and ``cookies`` read from dicts;
+    ``request`` stands for the framework's request object."""
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     return RequestFacts(
         method,
@@ -29,4 +32,5 @@ def request_facts(
         peer,
         header=lowered.get,
         cookie=dict(cookies or {}).get,
+        request=request,
     )

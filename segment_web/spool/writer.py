@@ -1,0 +1,170 @@
+"""Appending records to an owner's segment files, and the fsync policy."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from .files import segment_path
+from .records import Position, position
+
+logger = logging.getLogger("segment_web")
+
+
+def _write_keeping_the_gil() -> Callable[[int, bytes], int]:
+    """``write(2)`` called without releasing the GIL, where libc can be loaded.
+
+    ``os.write`` releases the GIL around every call, and the client's delivery thread,
+    which is waiting for it while it builds and sends batches, takes it: the caller of
+    ``track()`` then waits up to the interpreter's switch interval to get it back. A
+    write of a few hundred bytes to the page cache takes about a microsecond, so holding
+    the GIL through it is cheaper for every thread.
+    """
+    try:
+        libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL is kept during calls
+        c_write = libc.write
+    except (OSError, AttributeError):
+        return os.write
+    size_t = ctypes.c_size_t
+    # No argtypes (their checks cost more than the write): an int goes as a C int (the
+    # descriptor), bytes as a pointer to them, and the length is made a size_t here.
+
+    def write(fd: int, data: bytes) -> int:
+        while True:
+            written: int = c_write(fd, data, size_t(len(data)))
+            if written >= 0:
+                return written
+            code = ctypes.get_errno()
+            if code != errno.EINTR:
+                raise OSError(code, os.strerror(code))
+
+    return write
+
+
+write = _write_keeping_the_gil()
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+
+
+class SegmentWriter:
+    """Writes records to ``<owner>.<number>.seg`` files, starting a new file past
+    ``segment_bytes`` so that delivered files can be deleted whole.
+
+    Not thread-safe: the spool calls it under its lock.
+    """
+
+    def __init__(self, directory: str, owner: str, *, segment_bytes: int) -> None:
+        self.directory = directory
+        self.owner = owner
+        self.segment_bytes = segment_bytes
+        self.number = 0
+        self.offset = 0
+        self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
+        self.retired: list[int] = []  # descriptors of finished segments, not yet synced
+        self.finished: dict[int, int] = {}  # finished segments not yet deleted -> their size
+        self.finished_bytes = 0
+
+    @property
+    def end(self) -> Position:
+        return position(self.number, self.offset)
+
+    def write(self, record: bytes) -> Position:
+        """Append one record with a single ``write``; returns the position after it.
+
+        On an error the file may hold part of the record (a torn record, which readers
+        skip); the next record starts after it.
+        """
+        size = len(record)
+        offset = self.offset
+        if offset and offset + size > self.segment_bytes:
+            self._next_segment()
+            offset = 0
+        try:
+            written = write(self.fd, record)
+        except OSError:
+            self.offset = os.fstat(self.fd).st_size
+            raise
+        if written != size:  # only on a full disk, which a second try reports
+            self.offset = os.fstat(self.fd).st_size
+            raise OSError(errno.ENOSPC, "short write to the spool (disk full?)")
+        self.offset = offset = offset + size
+        return self.number << 32 | offset
+
+    def _next_segment(self) -> None:
+        fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
+        self.retired.append(self.fd)
+        self.finished[self.number] = self.offset
+        self.finished_bytes += self.offset
+        self.fd = fd
+        self.number += 1
+        self.offset = 0
+
+    def forget_finished(self, before: int) -> list[int]:
+        """Drop finished segments numbered below ``before`` from the count; their numbers."""
+        numbers = [number for number in self.finished if number < before]
+        for number in numbers:
+            self.finished_bytes -= self.finished.pop(number)
+        return numbers
+
+    def close(self) -> None:
+        for fd in [*self.retired, self.fd]:
+            os.close(fd)
+        self.retired = []
+
+
+class Syncer:
+    """Calls ``fsync`` on the spool's files at most every ``interval`` seconds, from a
+    thread of its own, so that no caller ever waits for the disk; then ``housekeeping``."""
+
+    def __init__(
+        self,
+        interval: float,
+        lock: threading.Lock,
+        writer: SegmentWriter,
+        housekeeping: Callable[[], None],
+    ) -> None:
+        self.interval = interval
+        self.lock = lock
+        self.writer = writer
+        self.housekeeping = housekeeping
+        self.dirty = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="segment_web-spool-sync", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sync()
+            try:
+                self.housekeeping()
+            except OSError as error:  # a file it cannot delete must not end the thread
+                logger.error("segment_web: spool housekeeping failed: %s", error)
+
+    def sync(self) -> None:
+        with self.lock:
+            if not self.dirty and not self.writer.retired:
+                return
+            self.dirty = False
+            current = os.dup(self.writer.fd)  # stays valid if the writer moves on meanwhile
+            retired, self.writer.retired = self.writer.retired, []
+        try:
+            for fd in [*retired, current]:
+                # the write already succeeded; a failing disk shows at the next write
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+        finally:
+            for fd in [*retired, current]:
+                os.close(fd)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        self.sync()

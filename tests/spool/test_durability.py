@@ -1,0 +1,150 @@
+"""Durable delivery end to end: real processes, SIGKILL, real files, the recording server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.spool.conftest import StartProcess
+from tests.support.recording_server import RecordingServer, Reply
+
+pytestmark = pytest.mark.slow
+
+OUTAGE = Reply(status=503)
+# Retrying for the whole test: a batch that finally failed would leave the spool.
+PATIENT = {"max_retries": 100_000, "flush_at": 100}
+
+
+def ids(server: RecordingServer) -> list[str]:
+    return [message["messageId"] for message in server.messages]
+
+
+def test_a_process_killed_during_an_outage_loses_nothing(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = OUTAGE
+    crashed = start_process(tmp_path, "a", 20_000, options={**PATIENT, "max_queue_size": 1000})
+    assert crashed.answer(timeout=120) == {"tracked": 20_000, "dropped": [], "not_spooled": 0}
+    crashed.kill()
+
+    server.default = Reply()
+    successor = start_process(tmp_path, "b", 0, options=PATIENT)
+    successor.answer()
+    assert successor.command("flush", timeout=120) == {"flushed": 20_000, "dropped": []}
+    delivered = ids(server)
+    assert sorted(delivered) == sorted(f"a-{n}" for n in range(20_000))  # each exactly once
+    successor.exit()
+    assert os.listdir(tmp_path) == []  # delivered spools leave no files behind
+    assert "taking over 20000 message(s)" in successor.log()
+
+
+def test_a_process_killed_while_delivering_resends_only_its_batch_in_flight(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = Reply(delay=0.01)  # steady delivery, slower than the calls
+    crashed = start_process(tmp_path, "a", 20_000, options={"flush_at": 50})
+    crashed.answer(timeout=120)
+    server.wait_for(2_000, timeout=60)
+    crashed.kill()
+    before = len(set(ids(server)))
+    assert before < 20_000, "delivery was over before the kill: nothing was tested"
+
+    server.default = Reply()
+    successor = start_process(tmp_path, "b", 0, options={"flush_at": 50})
+    successor.answer()
+    successor.command("flush", timeout=120)
+    server.wait_for(20_000, timeout=60)  # includes a batch the server answered after the kill
+    delivered = ids(server)
+    assert set(delivered) == {f"a-{n}" for n in range(20_000)}
+    duplicates = len(delivered) - len(set(delivered))
+    assert duplicates <= 50  # at most the one batch (flush_at=50) in flight at the kill
+    successor.exit()
+
+
+def test_of_processes_sharing_a_spool_dir_exactly_one_takes_over_a_killed_ones_messages(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = OUTAGE
+    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
+    survivor = start_process(tmp_path, "b", 3_000, options=PATIENT)
+    killed.answer()
+    survivor.answer()
+    killed.kill()
+
+    server.default = Reply()
+    # Two new processes start at once with the same spool_dir, while the survivor runs.
+    newcomers = [start_process(tmp_path, tag, 1_000, options=PATIENT) for tag in ("c", "d")]
+    for newcomer in newcomers:
+        newcomer.answer()
+    flushed = [process.command("flush", timeout=120)["flushed"] for process in newcomers]
+    assert sorted(flushed) == [1_000, 4_000]  # one of them also sent the killed one's 3,000
+    assert survivor.command("flush", timeout=120)["flushed"] == 3_000
+    delivered = ids(server)
+    expected = [
+        f"{tag}-{n}"
+        for tag, count in (("a", 3000), ("b", 3000), ("c", 1000), ("d", 1000))
+        for n in range(count)
+    ]
+    assert sorted(delivered) == sorted(expected)  # every message exactly once
+    for process in (survivor, *newcomers):
+        process.exit()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_torn_last_record_and_a_flipped_byte_lose_only_those_two_messages(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = OUTAGE
+    crashed = start_process(tmp_path, "a", 500, options=PATIENT)
+    crashed.answer()
+    crashed.kill()
+    (segment,) = tmp_path.glob("*.seg")
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0x01  # a bad block in the middle
+    segment.write_bytes(bytes(data[:-5]))  # and a write torn by the crash
+
+    server.default = Reply()
+    successor = start_process(tmp_path, "b", 0, options=PATIENT)
+    successor.answer()
+    assert successor.command("flush", timeout=120)["flushed"] == 498
+    delivered = ids(server)
+    assert len(delivered) == len(set(delivered)) == 498
+    missing = {f"a-{n}" for n in range(500)} - set(delivered)
+    assert len(missing) == 2 and "a-499" in missing
+    successor.exit()
+    assert successor.log().count("is damaged") == 2
+
+
+def test_a_disk_that_refuses_writes_never_breaks_the_calls(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    # Past 16 KB every write to a file fails (EFBIG), as on a full disk.
+    process = start_process(tmp_path, "a", 500, fsize_limit=16_384, options=PATIENT)
+    tracked = process.answer()
+    assert tracked["dropped"] == [] and 400 < tracked["not_spooled"] < 500
+    assert process.command("flush", timeout=120)["flushed"] == 500
+    assert sorted(ids(server)) == sorted(f"a-{n}" for n in range(500))
+    process.exit()
+    assert process.log().count("cannot write to the spool") == 1
+
+
+def test_a_running_process_takes_over_the_spool_of_one_that_died_beside_it(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    server.default = OUTAGE
+    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
+    killed.answer()
+    survivor = start_process(tmp_path, "b", 3_000, options=PATIENT, scout_interval=0.2)
+    survivor.answer()
+    killed.kill()
+
+    server.default = Reply()
+    assert survivor.command("flush", timeout=120)["flushed"] >= 3_000
+    server.wait_for(6_000, timeout=60)  # the killed one's, sent by the survivor unasked
+    expected = [f"{tag}-{n}" for tag in ("a", "b") for n in range(3_000)]
+    assert sorted(ids(server)) == sorted(expected)  # every message exactly once
+    survivor.exit()
+    assert "taking over 3000 message(s)" in survivor.log()
+    assert os.listdir(tmp_path) == []
