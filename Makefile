@@ -38,6 +38,8 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.django.run
 	$(BIN)/python -m benchmarks.flask.run
 	$(BIN)/python -m benchmarks.asgi.run
+	$(BIN)/python -m benchmarks.asgi.loop_lag
+	$(BIN)/python -m benchmarks.plan.run
 	$(BIN)/python -m benchmarks.report
 
 .PHONY: help matrix

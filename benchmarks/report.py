@@ -6,14 +6,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = (
+    ("summary", ""),
     ("core", "python -m benchmarks.core.run"),
     ("django", "python -m benchmarks.django.run"),
     ("flask", "python -m benchmarks.flask.run"),
     ("asgi", "python -m benchmarks.asgi.run"),
+    ("asgi_loop_lag", "python -m benchmarks.asgi.loop_lag"),
+    ("plan", "python -m benchmarks.plan.run"),
 )
 INTRO = """# Benchmarks
 
-Run them all with `make bench` (about 6 minutes on 2 cores; run nothing else meanwhile),
+Run them all with `make bench` (about 8 minutes on 2 cores; run nothing else meanwhile),
 or one with the command under its heading. Each writes `results/<name>.md`; this page
 is assembled from those files by `benchmarks/report.py`. All traffic stays on 127.0.0.1.
 
@@ -22,8 +25,11 @@ is assembled from those files by `benchmarks/report.py`. All traffic stays on 12
   shutdown, and the ceiling of any `requests`-based client. Targets are ratios to
   `segment-analytics-python` in the same run. `segment_web` also runs each scenario
   with a `spool_dir` (durable delivery), compared with itself in a table of its own.
-- **django**, **flask**, **asgi**: what each adapter adds to a request, with and without
-  it in one run (target: under 50 µs at the median).
+- **django**, **flask**, **asgi**: what each adapter adds to a request as the server
+  feels it (every thread, the delivery of the request's own events included), for an
+  HTML page with its automatic page call and a JSON endpoint that tracks one event
+  (target: under 50 µs added, wall and CPU). The method is in
+  `benchmarks/adapter_bench.py`.
 """
 
 
@@ -36,7 +42,8 @@ def main() -> None:
         text = result.read_text(encoding="utf-8").strip()
         # Each result starts with its own "# Title": demote every heading one level.
         lines = [f"#{line}" if line.startswith("#") else line for line in text.splitlines()]
-        parts.append("\n".join(lines) + f"\n\nRun: `{command}`\n")
+        run = f"\n\nRun: `{command}`\n" if command else "\n"
+        parts.append("\n".join(lines) + run)
     (HERE / "README.md").write_text("\n".join(parts), encoding="utf-8")
 
 

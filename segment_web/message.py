@@ -178,18 +178,20 @@ def format_timestamp(value: object) -> str:
         raise ValidationError(
             "timestamp", f"must be a datetime or an ISO-8601 string, got {_kind_of(value)}"
         )
-    try:
-        if value.utcoffset() is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        else:
-            value = value.astimezone(dt.timezone.utc)
-    except OverflowError:
-        raise ValidationError("timestamp", f"{value} is out of range once in UTC") from None
-    # Years below 1000 keep four digits, as ISO 8601 wants; strftime's %Y does not pad.
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
-    )
+    tzinfo = value.tzinfo
+    if tzinfo is not None and tzinfo is not _UTC:
+        try:
+            if value.utcoffset() is None:  # a time zone that does not know: naive
+                value = value.replace(tzinfo=None)
+            else:
+                value = value.astimezone(_UTC)
+        except OverflowError:
+            raise ValidationError("timestamp", f"{value} is out of range once in UTC") from None
+    # Naive (meaning UTC) or in UTC now. isoformat pads years below 1000 to four digits,
+    # as ISO 8601 wants, and cuts microseconds to milliseconds; called on the base class,
+    # a subclass's own isoformat (pendulum's, say) cannot change the format.
+    text = _isoformat(value, "T", "milliseconds")
+    return f"{text[:-6]}Z" if value.tzinfo is not None else f"{text}Z"
 
 
 # The parts of an ISO-8601 date and time, in its basic (20230506T070809Z) or extended
@@ -222,6 +224,8 @@ def _parse_timestamp(text: str) -> dt.datetime:
     )
 
 
+_UTC = dt.timezone.utc
+_isoformat = dt.datetime.isoformat
 _second_cache: tuple[int, str] = (-1, "")
 
 

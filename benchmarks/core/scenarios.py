@@ -30,22 +30,24 @@ WATCHDOG_SECONDS = 600.0
 
 
 def event_properties() -> dict[str, Any]:
-    """A realistic track() payload: 8 properties, a float, a nested dict, a datetime."""
+    """A realistic track() payload, as an app builds it for each call: 10 properties,
+    among them a float, a bool, None, a list, a nested dict and a datetime."""
     return {
         "order_id": "ord_8f2c1a9e4b",
         "revenue": 129.99,
         "currency": "EUR",
         "quantity": 3,
-        "coupon": "SPRING24",
+        "coupon": None,
         "first_purchase": False,
+        "categories": ["footwear", "running", "sale"],
         "product": {
             "sku": "SKU-44821",
             "name": "Trail running shoes",
-            "category": "Footwear",
             "brand": "Acme",
             "variant": {"size": "42", "color": "blue"},
         },
         "placed_at": dt.datetime(2024, 5, 17, 9, 30, 12, 345000, tzinfo=dt.timezone.utc),
+        "shipping": 4.95,
     }
 
 
@@ -62,6 +64,11 @@ def wire_message(message_id: str) -> dict[str, Any]:
         "properties": properties,
         "context": {"library": {"name": "segment-web", "version": "0.1.0"}},
     }
+
+
+def trivial_hook(message: dict[str, Any]) -> dict[str, Any]:
+    """The cheapest ``before_send`` hook: it changes nothing."""
+    return message
 
 
 # -- process measurements -------------------------------------------------------------
@@ -107,8 +114,12 @@ def bounded(fn: Callable[[], object], timeout: float) -> dict[str, Any]:
 class SegmentWeb:
     name = "segment_web"
 
-    def __init__(self, url: str, max_queue_size: int | None, spool_dir: str | None = None) -> None:
-        from segment_web import Analytics, signals
+    def __init__(
+        self, url: str, max_queue_size: int | None, spool_dir: str | None = None, variant: str = ""
+    ) -> None:
+        if variant == "stdlib json":
+            sys.modules["orjson"] = None  # type: ignore[assignment]  # as if not installed
+        from segment_web import Analytics, json_backend, signals
         from segment_web.version import VERSION
 
         options: dict[str, Any] = {}
@@ -116,6 +127,14 @@ class SegmentWeb:
             options["max_queue_size"] = max_queue_size
         if spool_dir is not None:
             options["spool_dir"] = spool_dir
+        if variant == "before_send":
+            options["before_send"] = trivial_hook
+        elif variant == "plan":
+            from benchmarks.plan.run import PLAN
+            from segment_web.plan import TrackingPlan
+
+            options["tracking_plan"] = TrackingPlan.from_dict(PLAN)
+        self.json_backend = json_backend.BACKEND
         self.client = Analytics(
             WRITE_KEY, host=url, flush_at=100, flush_interval=0.5, gzip=False, **options
         )
@@ -146,7 +165,11 @@ class SegmentWeb:
 class AnalyticsPython:
     name = "analytics-python"
 
-    def __init__(self, url: str, max_queue_size: int | None, spool_dir: str | None = None) -> None:
+    json_backend = "json"
+
+    def __init__(
+        self, url: str, max_queue_size: int | None, spool_dir: str | None = None, variant: str = ""
+    ) -> None:
         from segment.analytics.client import Client
         from segment.analytics.version import VERSION
 
@@ -212,15 +235,27 @@ def wait_for(command: str) -> None:
         os._exit(2)
 
 
-def calls(track: Callable[..., Any], n: int, latencies: array[int]) -> int:
-    """``n`` track() calls, each timed; returns how many the library refused."""
-    properties = event_properties()
+def calls(track: Callable[..., Any], n: int, latencies: array[int], event: str) -> int:
+    """``n`` track() calls, each timed; returns how many the library refused.
+
+    ``realistic``: each call gets properties and a ``timestamp`` made for it, as an app's
+    do (made before the timer starts; their garbage is the app's, in both libraries).
+    ``reused``: one properties dict for every call and no ``timestamp``.
+    """
     users = [f"user_{i:04d}" for i in range(USER_POOL)]
     clock = time.perf_counter_ns
     refused = 0
+    shared = event_properties()
+    utc = dt.timezone.utc
+    now = dt.datetime.now
+    realistic = event == "realistic"
     for i in range(n):
+        if realistic:
+            options = {"properties": event_properties(), "timestamp": now(utc)}
+        else:
+            options = {"properties": shared}
         start = clock()
-        result = track(user_id=users[i % USER_POOL], event=EVENT, properties=properties)
+        result = track(user_id=users[i % USER_POOL], event=EVENT, **options)
         latencies[i] = clock() - start
         # analytics-python returns (False, msg) when its queue is full
         if result.__class__ is tuple and result[0] is False:
@@ -243,17 +278,27 @@ def run_library(config: dict[str, Any]) -> None:
     scenario: str = config["scenario"]
     n: int = config["n"]
     library = LIBRARIES[config["lib"]](
-        config["url"], config.get("max_queue_size"), config.get("spool_dir")
+        config["url"],
+        config.get("max_queue_size"),
+        spool_dir=config.get("spool_dir"),
+        variant=config.get("variant", ""),
     )
     latencies = array("q", bytes(8 * n))
     gc.collect()
     baseline_rss = rss_kb()
-    emit("ready", version=library.version, queue_bound=library.queue_bound)
+    emit(
+        "ready",
+        version=library.version,
+        queue_bound=library.queue_bound,
+        json_backend=library.json_backend,
+    )
     wait_for("go")
 
     cpu_start = cpu_seconds()
+    thread_start = time.thread_time()
     first = time.monotonic()
-    refused = calls(library.track, n, latencies)
+    refused = calls(library.track, n, latencies, config.get("event", "realistic"))
+    caller_cpu = time.thread_time() - thread_start
     last = time.monotonic()
     cpu_calls = cpu_seconds() - cpu_start
     result: dict[str, Any] = {
@@ -262,6 +307,7 @@ def run_library(config: dict[str, Any]) -> None:
         "last": last,
         "calls_s": last - first,
         "cpu_calls_s": cpu_calls,
+        "caller_cpu_s": caller_cpu,
         "refused": refused,
         "baseline_rss_kb": baseline_rss,
     }

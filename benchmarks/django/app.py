@@ -1,30 +1,25 @@
-"""The benchmarked app: a hello-world view and an HTML page view."""
+"""The benchmarked app: an HTML page and a JSON endpoint that tracks one event."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-PAGE = "<!doctype html><title>Home</title><h1>Welcome</h1>" + "<p>lorem ipsum</p>" * 50
-
-
-def hello(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Hello, world!", content_type="text/plain")
+from benchmarks.adapter_bench import PAGE_HTML, cart_properties
 
 
 def page(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(PAGE)
+    return HttpResponse(PAGE_HTML)
 
 
-def user_page(request: HttpRequest) -> HttpResponse:
-    """An HTML page that reads request.user, as a template with the auth context
-    processor does: the user is loaded with or without the middleware."""
-    greeting = "Welcome back" if request.user.is_authenticated else "Welcome"
-    return HttpResponse(PAGE.replace("Welcome", greeting))
+def cart(request: HttpRequest) -> JsonResponse:
+    handle = getattr(request, "analytics", None)  # absent without the middleware
+    if handle is not None:
+        handle.track(event="Product Added", properties=cart_properties())
+    return JsonResponse({"ok": True, "items": 3})
 
 
 urlpatterns = [
-    path("hello/", hello, name="hello"),
     path("", page, name="home"),
-    path("account/", user_page, name="account"),
+    path("api/cart", cart, name="cart"),
 ]

@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.plan.run [--calls N] [--out PATH]``
 
-The core benchmark's event (8 properties, a nested object, a datetime) against a plan
+The core benchmark's event (10 properties, a list, a nested object, a datetime) against a plan
 that describes it, through a client with ``enable=False`` (built, checked and encoded as
 usual, nothing sent, so only the caller's thread is measured). Three clients in
 interleaved blocks so all see the same machine state: no plan; the plan (each rule
@@ -33,14 +33,14 @@ PLAN = {
             "revenue": {"type": "number"},
             "currency": {"enum": ["EUR", "USD"]},
             "quantity": {"type": "integer", "minimum": 1},
-            "coupon": _STRING,
+            "coupon": {"type": ["string", "null"]},
             "first_purchase": {"type": "boolean"},
+            "categories": {"type": "array", "items": _STRING},
             "product": {
                 "type": "object",
                 "properties": {
                     "sku": _STRING,
                     "name": _STRING,
-                    "category": _STRING,
                     "brand": _STRING,
                     "variant": {
                         "type": "object",
@@ -50,6 +50,7 @@ PLAN = {
                 "required": ["sku"],
             },
             "placed_at": {"type": "string", "format": "date-time"},
+            "shipping": {"type": "number"},
         },
         "required": ["order_id", "revenue", "currency"],
     }

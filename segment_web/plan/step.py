@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ from typing import Any, Literal, get_args
 
 from .. import signals
 from ..errors import PlanViolation
+from ..json_backend import loads
 from ..processing.step import Drop
 from ..serialize import encode
 from .tracking_plan import TrackingPlan
@@ -102,11 +102,14 @@ class PlanCheck:
         """The plan's rules ``message`` breaks, judged on the JSON that would be sent."""
         allow = self.allow_unplanned_events
         try:
-            if self.plan.follows(message, allow_unplanned_events=allow):
-                return []
             # The caller's values may be datetimes, tuples, Decimals… that become
-            # strings, arrays and numbers on the wire: what is sent is what is judged.
-            return self.plan.check(json.loads(encode(message)), allow_unplanned_events=allow)
+            # strings, arrays and numbers on the wire: what is sent is what is judged, by
+            # the compiled rules (the full report only for a real violation). Decoding
+            # the JSON costs less than judging the caller's values first and failing.
+            wire = loads(encode(message))
+            if self.plan.follows(wire, allow_unplanned_events=allow):
+                return []
+            return self.plan.check(wire, allow_unplanned_events=allow)
         except Exception:
             # The check must never break a call; a message it cannot judge goes out.
             logger.exception("segment_web: the tracking-plan check failed on a message")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import ValidationError
+from ..json_backend import loads
 from ..message import MessageType, build_message, encode_message, message_from_wire
+from ..serialize import encode
 from .before_send import BeforeSend, Hooks, as_hook_list
 from .step import Drop, Step
 
@@ -56,11 +58,19 @@ class MessageChain:
             return message, payload, None
         # The steps work on a fresh copy decoded from the JSON: values exactly as they go
         # on the wire, and nothing a step changes can reach the caller's own dicts.
-        wire: dict[str, Any] = json.loads(payload)
+        wire: dict[str, Any] = loads(payload)
         for step in self.steps:
             result = step(wire)
             if isinstance(result, Drop):
                 return message, payload, result
             wire = result
+        # Most hooks change most messages not at all: the same bytes again mean the same
+        # message, already built and validated, so only a changed one is built anew.
+        try:
+            unchanged = encode(wire) == payload
+        except ValidationError:
+            unchanged = False
+        if unchanged:
+            return message, payload, None
         processed = message_from_wire(wire)
         return processed, encode_message(processed), None

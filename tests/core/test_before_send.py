@@ -159,3 +159,54 @@ def test_the_returned_message_is_validated_like_any_other(
 def test_before_send_must_be_callables(make_client: MakeClient, bad: Any) -> None:
     with pytest.raises(ValueError, match="before_send"):
         make_client(before_send=bad)
+
+
+def message_bytes(data: bytes) -> bytes:
+    return data[data.index(b"[") + 1 : data.index(b'],"sentAt"')]
+
+
+def test_a_hook_that_changes_nothing_sends_the_same_bytes_as_no_hook(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    call = {
+        "user_id": "u",
+        "event": "E",
+        "message_id": "m-1",
+        "timestamp": "2024-05-17T09:30:12.345Z",
+        "properties": {"n": 1.5, "tags": ["a"], "nested": {"x": None}, "nan": float("nan")},
+    }
+    plain_client = make_client(gzip=False)
+    plain_client.track(**call)
+    assert plain_client.flush(timeout=10) == 1
+    seen: list[dict[str, Any]] = []
+    hooked = make_client(gzip=False, before_send=lambda message: seen.append(message) or message)
+    hooked.track(**call)
+    assert hooked.flush(timeout=10) == 1
+    plain, through_hook = (message_bytes(r.data) for r in server.accepted)
+    assert through_hook == plain
+    assert seen[0]["properties"]["nan"] is None  # the hook saw the wire form
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda m: m["properties"]["nested"].update(x=2), {"flag": True, "nested": {"x": 2}}),
+        (lambda m: m["properties"].update(flag=1), {"flag": 1, "nested": {"x": 1}}),
+    ],
+    ids=["nested value changed in place", "true replaced by the equal 1"],
+)
+def test_a_hook_that_changes_a_value_in_place_is_sent_changed(
+    make_client: MakeClient, server: RecordingServer, change: Any, expected: dict[str, Any]
+) -> None:
+    def hook(message: dict[str, Any]) -> dict[str, Any]:
+        change(message)
+        return message
+
+    client = make_client(before_send=hook)
+    properties = {"flag": True, "nested": {"x": 1}}
+    client.track(user_id="u", event="E", properties=properties)
+    assert client.flush(timeout=10) == 1
+    (message,) = server.messages
+    assert message["properties"] == expected
+    assert type(message["properties"]["flag"]) is type(expected["flag"])
+    assert properties == {"flag": True, "nested": {"x": 1}}
