@@ -15,7 +15,7 @@ from typing import IO, Any
 import pytest
 
 from segment_web import Analytics, transport
-from tests.support.recording_server import RecordingServer
+from tests.support.recording_server import RecordingServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,10 +122,14 @@ StartProcess = Callable[..., ClientProcess]
 
 @pytest.fixture
 def start_process(server: RecordingServer) -> Iterator[StartProcess]:
+    """``start_process(spool_dir, tag, count, **config)``: a client process sending to
+    ``server``, or to ``url=`` when given."""
     started: list[ClientProcess] = []
 
-    def start(spool_dir: Path, tag: str, count: int, **config: Any) -> ClientProcess:
-        process = ClientProcess(server.url, spool_dir, tag, count, **config)
+    def start(
+        spool_dir: Path, tag: str, count: int, *, url: str | None = None, **config: Any
+    ) -> ClientProcess:
+        process = ClientProcess(url or server.url, spool_dir, tag, count, **config)
         started.append(process)
         return process
 
@@ -133,3 +137,14 @@ def start_process(server: RecordingServer) -> Iterator[StartProcess]:
     server.release()
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def outage() -> Iterator[RecordingServer]:
+    """A server that answers every batch 503, for a process that is killed during an
+    outage: a request it sent just before the kill can then never be answered 200 once
+    ``server`` is back, which would count its messages twice."""
+    recording = RecordingServer()
+    recording.default = Reply(status=503)
+    yield recording
+    recording.close()

@@ -22,14 +22,14 @@ def ids(server: RecordingServer) -> list[str]:
 
 
 def test_a_process_killed_during_an_outage_loses_nothing(
-    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
-    server.default = OUTAGE
-    crashed = start_process(tmp_path, "a", 20_000, options={**PATIENT, "max_queue_size": 1000})
+    crashed = start_process(
+        tmp_path, "a", 20_000, url=outage.url, options={**PATIENT, "max_queue_size": 1000}
+    )
     assert crashed.answer(timeout=120) == {"tracked": 20_000, "dropped": [], "not_spooled": 0}
     crashed.kill()
 
-    server.default = Reply()
     successor = start_process(tmp_path, "b", 0, options=PATIENT)
     successor.answer()
     assert successor.command("flush", timeout=120) == {"flushed": 20_000, "dropped": []}
@@ -64,10 +64,10 @@ def test_a_process_killed_while_delivering_resends_only_its_batch_in_flight(
 
 
 def test_of_processes_sharing_a_spool_dir_exactly_one_takes_over_a_killed_ones_messages(
-    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
     server.default = OUTAGE
-    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
+    killed = start_process(tmp_path, "a", 3_000, url=outage.url, options=PATIENT)
     survivor = start_process(tmp_path, "b", 3_000, options=PATIENT)
     killed.answer()
     survivor.answer()
@@ -94,10 +94,9 @@ def test_of_processes_sharing_a_spool_dir_exactly_one_takes_over_a_killed_ones_m
 
 
 def test_a_torn_last_record_and_a_flipped_byte_lose_only_those_two_messages(
-    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
-    server.default = OUTAGE
-    crashed = start_process(tmp_path, "a", 500, options=PATIENT)
+    crashed = start_process(tmp_path, "a", 500, url=outage.url, options=PATIENT)
     crashed.answer()
     crashed.kill()
     (segment,) = tmp_path.glob("*.seg")
@@ -105,7 +104,6 @@ def test_a_torn_last_record_and_a_flipped_byte_lose_only_those_two_messages(
     data[len(data) // 2] ^= 0x01  # a bad block in the middle
     segment.write_bytes(bytes(data[:-5]))  # and a write torn by the crash
 
-    server.default = Reply()
     successor = start_process(tmp_path, "b", 0, options=PATIENT)
     successor.answer()
     assert successor.command("flush", timeout=120)["flushed"] == 498
@@ -131,10 +129,10 @@ def test_a_disk_that_refuses_writes_never_breaks_the_calls(
 
 
 def test_a_running_process_takes_over_the_spool_of_one_that_died_beside_it(
-    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
     server.default = OUTAGE
-    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
+    killed = start_process(tmp_path, "a", 3_000, url=outage.url, options=PATIENT)
     killed.answer()
     survivor = start_process(tmp_path, "b", 3_000, options=PATIENT, scout_interval=0.2)
     survivor.answer()
