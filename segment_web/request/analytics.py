@@ -96,7 +96,8 @@ class RequestAnalytics(MessageCalls):
             if self.anonymous_id is not None:
                 merged.setdefault("anonymous_id", self.anonymous_id)
         if self.context:
-            merged["context"] = deep_merge(self.context, merged.get("context") or {})
+            given = merged.get("context")
+            merged["context"] = deep_merge(self.context, given) if given else dict(self.context)
         if self.integrations:
             given = merged.get("integrations")
             if given is None or isinstance(given, Mapping):  # else: the usual ValidationError

@@ -42,9 +42,14 @@ class RequestRules:
             gpc_categories=settings.gpc_categories,
         )
 
-    def context(self, facts: RequestFacts, consent: RequestConsent | None = None) -> dict[str, Any]:
+    def context(
+        self,
+        facts: RequestFacts,
+        consent: RequestConsent | None = None,
+        page: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The Segment ``context`` this request gives every message sent during it
-        (``consent``: the request's, when already read)."""
+        (``consent`` and ``page``, its ``page_facts``: the request's, when already read)."""
         context: dict[str, Any] = {}
         ip = self.privacy.ip(facts)
         if ip:
@@ -55,7 +60,7 @@ class RequestRules:
         locale = preferred_locale(facts.header("accept-language"))
         if locale:
             context["locale"] = locale
-        context["page"] = page_facts(facts)
+        context["page"] = dict(page) if page is not None else page_facts(facts)
         campaign = campaign_from_query(facts.query_string)
         if campaign:
             context["campaign"] = campaign
