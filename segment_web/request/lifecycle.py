@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class TrackedRequest:
     """One request's analytics: its handle, the cookie to set, and the auto page."""
 
-    __slots__ = ("facts", "handle", "new_anonymous_id", "rules")
+    __slots__ = ("facts", "handle", "new_anonymous_id", "page", "rules")
 
     def __init__(
         self,
@@ -35,11 +35,13 @@ class TrackedRequest:
         if anonymous_id is None:  # none, or unusable: replaced, with a new cookie
             anonymous_id = self.new_anonymous_id = new_anonymous_id()
         consent = rules.privacy.consent(facts)
+        # context.page and the auto page's properties: the same facts, bounded once.
+        self.page = page_facts(facts)
         self.handle = RequestAnalytics(
             client,
             user_id=user_id,
             anonymous_id=anonymous_id,
-            context=rules.context(facts, consent),
+            context=rules.context(facts, consent, self.page),
             integrations=consent.destinations,
         )
 
@@ -61,5 +63,5 @@ class TrackedRequest:
         facts = self.facts
         if not self.rules.pages.wants_page(facts.method, status, content_type, facts.path):
             return False
-        self.handle.page(name=page_name or None, properties=page_facts(facts))
+        self.handle.page(name=page_name or None, properties=dict(self.page))
         return True

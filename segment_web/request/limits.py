@@ -33,7 +33,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def bounded(value: str, max_bytes: int) -> str:
     """``value`` cut to at most ``max_bytes`` of JSON, never inside a character."""
     if len(value) * _WORST_BYTES_PER_CHAR <= max_bytes:  # the common, short case
-        return _without_surrogates(value)
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
     value = _without_surrogates(value)
     if json_size(value) <= max_bytes:
         return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.test import Client
+from django.test import Client, override_settings
 
 from segment_web.integration import Integration
 from tests.django.helpers import sent
@@ -68,3 +68,29 @@ def test_page_exclude_replaces_the_default_patterns(
     client.get("/static/site.css")
     (page,) = sent(integration, server, 1)
     assert page["properties"]["path"] == "/static/site.css"
+
+
+def test_the_page_url_names_only_a_host_allowed_hosts_allows(
+    segment: Integration, server: RecordingServer
+) -> None:
+    client = Client(raise_request_exception=False)
+    client.get("/", headers={"host": "shop.example:8000"})
+    client.get("/", headers={"host": "evil.example"})  # Django answers 400 elsewhere
+    with override_settings(ALLOWED_HOSTS=["evil.example"]):
+        client.get("/", headers={"host": "evil.example"})
+        client.get("/", headers={"host": "shop.example"})
+    with override_settings(ALLOWED_HOSTS=[], DEBUG=True):
+        client.get("/", headers={"host": "app.localhost"})
+    with override_settings(USE_X_FORWARDED_HOST=True):
+        client.get("/", headers={"x-forwarded-host": "shop.example", "host": "evil.example"})
+        client.get("/", headers={"x-forwarded-host": "evil.example", "host": "shop.example"})
+    pages = sent(segment, server, 7)
+    assert [page["properties"]["url"] for page in pages] == [
+        "http://shop.example:8000/",
+        "http://testserver/",
+        "http://evil.example/",
+        "http://testserver/",
+        "http://app.localhost/",
+        "http://shop.example/",
+        "http://testserver/",
+    ]
