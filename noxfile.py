@@ -85,7 +85,9 @@ def package(session: nox.Session) -> None:
 
     session.run("python", "-m", "venv", str(clean_venv))
     python = str(clean_venv / "bin" / "python")
-    session.run(python, "-m", "pip", "install", "-q", f"{wheel}[django,flask,asgi,collector]", external=True)
+    session.run(
+        python, "-m", "pip", "install", "-q", f"{wheel}[django,flask,asgi,collector]", external=True
+    )
     # Isolated (-I: not even the script's folder on sys.path) and outside the clone, so only
     # the installed wheel can be imported.
     with session.chdir(work):
