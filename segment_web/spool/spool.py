@@ -27,8 +27,10 @@ class SpoolFull(Exception):
 
 
 def segment_size_for(max_bytes: int) -> int:
-    """Segments small enough that delivered ones free space well before the bound."""
-    return max(64 * 1024, min(max_bytes // 16, 16 * 1024 * 1024))
+    """Segments small enough that delivered ones free space well before the bound, and
+    that, while delivery keeps up, most are deleted before the next fsync would write
+    them to the disk (only the segment being written is synced with delivered records)."""
+    return max(64 * 1024, min(max_bytes // 16, 1024 * 1024))
 
 
 class Spool:
@@ -94,9 +96,9 @@ class Spool:
                 syncer.dirty = True
             else:
                 os.fsync(writer.fd)
-                for fd in writer.retired:
+                for fd in writer.retired.values():
                     os.close(fd)
-                writer.retired = []
+                writer.retired = {}
             return where
 
     def cursor(self, start: Position) -> Cursor:

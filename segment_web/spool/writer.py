@@ -65,7 +65,7 @@ class SegmentWriter:
         self.number = 0
         self.offset = 0
         self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
-        self.retired: list[int] = []  # descriptors of finished segments, not yet synced
+        self.retired: dict[int, int] = {}  # finished segments not yet synced -> descriptor
         self.finished: dict[int, int] = {}  # finished segments not yet deleted -> their size
         self.finished_bytes = 0
 
@@ -97,7 +97,7 @@ class SegmentWriter:
 
     def _next_segment(self) -> None:
         fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
-        self.retired.append(self.fd)
+        self.retired[self.number] = self.fd
         self.finished[self.number] = self.offset
         self.finished_bytes += self.offset
         self.fd = fd
@@ -105,16 +105,24 @@ class SegmentWriter:
         self.offset = 0
 
     def forget_finished(self, before: int) -> list[int]:
-        """Drop finished segments numbered below ``before`` from the count; their numbers."""
+        """Drop finished segments numbered below ``before`` from the count; their numbers.
+
+        Their descriptors are closed without an fsync: what they hold is delivered, and a
+        file deleted before it is synced leaves the page cache without ever being written
+        to the disk (while delivery keeps up, most records never are).
+        """
         numbers = [number for number in self.finished if number < before]
         for number in numbers:
             self.finished_bytes -= self.finished.pop(number)
+            fd = self.retired.pop(number, None)
+            if fd is not None:
+                os.close(fd)
         return numbers
 
     def close(self) -> None:
-        for fd in [*self.retired, self.fd]:
+        for fd in [*self.retired.values(), self.fd]:
             os.close(fd)
-        self.retired = []
+        self.retired = {}
 
 
 class Syncer:
@@ -153,7 +161,8 @@ class Syncer:
                 return
             self.dirty = False
             current = os.dup(self.writer.fd)  # stays valid if the writer moves on meanwhile
-            retired, self.writer.retired = self.writer.retired, []
+            retired = list(self.writer.retired.values())
+            self.writer.retired = {}
         try:
             for fd in [*retired, current]:
                 # the write already succeeded; a failing disk shows at the next write
