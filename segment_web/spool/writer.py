@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import logging
 import os
@@ -12,41 +11,10 @@ from collections.abc import Callable
 
 from .files import segment_path
 from .records import Position, position
+from .syscalls import write
 
 logger = logging.getLogger("segment_web")
 
-
-def _write_keeping_the_gil() -> Callable[[int, bytes], int]:
-    """``write(2)`` called without releasing the GIL, where libc can be loaded.
-
-    ``os.write`` releases the GIL around every call, and the client's delivery thread,
-    which is waiting for it while it builds and sends batches, takes it: the caller of
-    ``track()`` then waits up to the interpreter's switch interval to get it back. A
-    write of a few hundred bytes to the page cache takes about a microsecond, so holding
-    the GIL through it is cheaper for every thread.
-    """
-    try:
-        libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL is kept during calls
-        c_write = libc.write
-    except (OSError, AttributeError):
-        return os.write
-    size_t = ctypes.c_size_t
-    # No argtypes (their checks cost more than the write): an int goes as a C int (the
-    # descriptor), bytes as a pointer to them, and the length is made a size_t here.
-
-    def write(fd: int, data: bytes) -> int:
-        while True:
-            written: int = c_write(fd, data, size_t(len(data)))
-            if written >= 0:
-                return written
-            code = ctypes.get_errno()
-            if code != errno.EINTR:
-                raise OSError(code, os.strerror(code))
-
-    return write
-
-
-write = _write_keeping_the_gil()
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
