@@ -28,7 +28,7 @@ import time
 from collections import deque
 from typing import Final
 
-from ..store import TakenBatch, queue_full
+from ..store import TakenBatch, queue_full, take_batch
 from .cursor import Cursor
 from .records import HEADER, Position, offset_of, position, segment_of
 from .spool import Orphan, Spool, SpoolFull
@@ -276,23 +276,11 @@ class SpoolStore:
     def _take_from_memory(
         self, run: _MemoryRun, max_count: int, max_bytes: int, receipt: _Receipt
     ) -> list[bytes]:
-        pending, ends = run.payloads, run.ends
-        first = pending.popleft()
-        payloads = [first]
-        size = len(first) + 1
-        own = ends.popleft()
-        while pending and len(payloads) < max_count:
-            next_size = len(pending[0]) + 1
-            if size + next_size > max_bytes:
-                break
-            payloads.append(pending.popleft())
-            size += next_size
-            end = ends.popleft()
-            if end > own:  # positions grow; a message not on disk has -1
-                own = end
-        receipt.own = own
+        payloads, _ = take_batch(run.payloads, max_count, max_bytes)
+        ends = run.ends
+        receipt.own = max([ends.popleft() for _ in payloads])  # positions grow; -1: not on disk
         self._in_memory -= len(payloads)
-        if not pending:
+        if not run.payloads:
             self._runs.popleft()
             if self._tail is run:
                 self._tail = None
