@@ -28,7 +28,8 @@ def _libc_calls() -> tuple[Callable[[int, bytes], int], Callable[[int, bytes, in
         c_write, c_pwrite = libc.write, libc.pwrite
     except (OSError, AttributeError):
         return os.write, os.pwrite
-    size_t, off_t = ctypes.c_size_t, ctypes.c_int64
+    # off_t is a long for glibc (without _FILE_OFFSET_BITS=64) and on every 64-bit platform
+    size_t, off_t = ctypes.c_size_t, ctypes.c_long
     # No argtypes (their checks cost more than the write): an int goes as a C int (the
     # descriptor), bytes as a pointer to them; the length and offset are typed here.
 
