@@ -118,6 +118,21 @@ class MessageStore(Protocol):
         ...
 
 
+def take_batch(pending: deque[bytes], max_count: int, max_bytes: int) -> tuple[list[bytes], int]:
+    """Pop a batch off the front of ``pending`` (not empty): up to ``max_count`` messages
+    and ``max_bytes``, one at least; returns it and its bytes plus one per message."""
+    first = pending.popleft()
+    payloads = [first]
+    size = len(first) + 1
+    while pending and len(payloads) < max_count:
+        next_size = len(pending[0]) + 1
+        if size + next_size > max_bytes:
+            break
+        payloads.append(pending.popleft())
+        size += next_size
+    return payloads, size
+
+
 class MemoryStore:
     """Messages in a bounded deque: the default store, as fast as a plain queue.
 
@@ -143,16 +158,7 @@ class MemoryStore:
         return None
 
     def take(self, max_count: int, max_bytes: int) -> TakenBatch:
-        pending = self._pending
-        first = pending.popleft()
-        payloads = [first]
-        size = len(first) + 1
-        while pending and len(payloads) < max_count:
-            next_size = len(pending[0]) + 1
-            if size + next_size > max_bytes:
-                break
-            payloads.append(pending.popleft())
-            size += next_size
+        payloads, size = take_batch(self._pending, max_count, max_bytes)
         self.pending_bytes -= size
         return TakenBatch(payloads)
 

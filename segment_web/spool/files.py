@@ -20,6 +20,7 @@ import struct
 import zlib
 
 from .records import Position
+from .syscalls import pwrite
 
 LOCK_SUFFIX = ".lock"
 ACK_SUFFIX = ".ack"
@@ -138,7 +139,7 @@ class AckFile:
     def write(self, where: Position) -> None:
         # One small write at offset 0: it replaces the previous value whole.
         packed = where.to_bytes(8, "little")
-        os.pwrite(self.fd, packed + zlib.crc32(packed).to_bytes(4, "little"), 0)
+        pwrite(self.fd, packed + zlib.crc32(packed).to_bytes(4, "little"), 0)
 
     def remove(self) -> None:
         _remove(self.path)

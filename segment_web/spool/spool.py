@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import threading
+import zlib
 from collections.abc import Callable
 
 from . import records
@@ -13,6 +14,10 @@ from .cursor import Cursor
 from .files import AckFile, OwnerLock, lock_owners, new_owner, segment_numbers, segment_path
 from .records import Position, offset_of, position, segment_of
 from .writer import SegmentWriter, Syncer
+
+# records.encode, bound here: append runs once per message, on the caller's thread.
+_pack_header = records.HEADER.pack
+_crc32 = zlib.crc32
 
 logger = logging.getLogger("segment_web")
 
@@ -22,8 +27,10 @@ class SpoolFull(Exception):
 
 
 def segment_size_for(max_bytes: int) -> int:
-    """Segments small enough that delivered ones free space well before the bound."""
-    return max(64 * 1024, min(max_bytes // 16, 16 * 1024 * 1024))
+    """Segments small enough that delivered ones free space well before the bound, and
+    that, while delivery keeps up, most are deleted before the next fsync would write
+    them to the disk (only the segment being written is synced with delivered records)."""
+    return max(64 * 1024, min(max_bytes // 16, 1024 * 1024))
 
 
 class Spool:
@@ -77,19 +84,21 @@ class Spool:
 
         Raises ``SpoolFull`` past ``max_bytes`` and ``OSError`` when the disk refuses.
         """
-        record = records.encode(payload)
+        size = len(payload)
+        record = _pack_header(records.MARKER, size, _crc32(payload, size)) + payload
         with self._lock:
             writer = self._writer
             if writer.finished_bytes + writer.offset + len(record) > self.max_bytes:
                 raise SpoolFull(self.max_bytes)
             where = writer.write(record)
-            if self._syncer is not None:
-                self._syncer.dirty = True
+            syncer = self._syncer
+            if syncer is not None:
+                syncer.dirty = True
             else:
                 os.fsync(writer.fd)
-                for fd in writer.retired:
+                for fd in writer.retired.values():
                     os.close(fd)
-                writer.retired = []
+                writer.retired = {}
             return where
 
     def cursor(self, start: Position) -> Cursor:

@@ -24,12 +24,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections import deque
 from typing import Final
 
-from ..store import MemoryStore, TakenBatch, queue_full
+from ..store import TakenBatch, queue_full, take_batch
 from .cursor import Cursor
 from .records import HEADER, Position, offset_of, position, segment_of
 from .spool import Orphan, Spool, SpoolFull
@@ -45,10 +44,10 @@ class _MemoryRun:
     """Consecutive messages held in memory (the store bounds them all together), with
     where each ends in the spool."""
 
-    __slots__ = ("ends", "messages")
+    __slots__ = ("ends", "payloads")
 
     def __init__(self) -> None:
-        self.messages = MemoryStore(sys.maxsize)
+        self.payloads: deque[bytes] = deque()
         self.ends: deque[Position] = deque()
 
 
@@ -107,6 +106,7 @@ class SpoolStore:
 
     def _reset(self) -> None:
         self._runs: deque[_Run] = deque()
+        self._tail: _MemoryRun | None = None  # the last run, when it is held in memory
         self._count = 0
         self._in_memory = 0
         self.pending_bytes = 0
@@ -155,6 +155,7 @@ class SpoolStore:
     def _add_orphan(self, orphan: Orphan, count: int, size: int) -> None:
         self._orphans.append(orphan)
         self._runs.append(_DiskRun(orphan.cursor, orphan, count, size))
+        self._tail = None
         self._count += count
         self.pending_bytes += size
 
@@ -179,39 +180,59 @@ class SpoolStore:
         return self._count
 
     def append(self, payload: bytes) -> str | None:
+        spool = self.spool
         try:
-            if self.spool is None:
+            if spool is None:
                 raise OSError(f"no spool could be opened in {self.directory}")
-            end = self.spool.append(payload)
+            end = spool.append(payload)
         except SpoolFull:
             return SPOOL_FULL
         except OSError as error:
-            if self._in_memory >= self.max_size:
-                return self.memory_refusal
-            self._disk_failed(error)
-            self.unspooled.append((payload, error))
-            end = _NOT_ON_DISK
-        else:
-            if self._disk_failing:
-                self._disk_failing = False
-                logger.warning("segment_web: the spool is writable again: %s", self.directory)
-        runs = self._runs
-        tail = runs[-1] if runs else None
-        if self._in_memory < self.max_size or end == _NOT_ON_DISK:
-            if type(tail) is not _MemoryRun:
-                tail = _MemoryRun()
-                runs.append(tail)
-            tail.messages.append(payload)
+            return self._append_unspooled(payload, error)
+        if self._disk_failing:
+            self._disk_failing = False
+            logger.warning("segment_web: the spool is writable again: %s", self.directory)
+        self._count += 1
+        self.pending_bytes += len(payload) + 1
+        tail = self._tail
+        if self._in_memory < self.max_size:
+            if tail is None:
+                tail = self._new_memory_run()
+            tail.payloads.append(payload)
             tail.ends.append(end)
             self._in_memory += 1
         else:
-            if not isinstance(tail, _DiskRun) or tail.orphan is not None:
-                start = position(segment_of(end), offset_of(end) - HEADER.size - len(payload))
-                tail = _DiskRun(self.spool.cursor(start))  # type: ignore[union-attr]
-                runs.append(tail)
-            tail.limit = end
-            tail.count += 1
-            tail.size += len(payload) + 1
+            self._append_on_disk_only(spool, payload, end)
+        return None
+
+    def _new_memory_run(self) -> _MemoryRun:
+        run = _MemoryRun()
+        self._runs.append(run)
+        self._tail = run
+        return run
+
+    def _append_on_disk_only(self, spool: Spool, payload: bytes, end: Position) -> None:
+        runs = self._runs
+        tail = runs[-1] if runs else None
+        if not isinstance(tail, _DiskRun) or tail.orphan is not None:
+            start = position(segment_of(end), offset_of(end) - HEADER.size - len(payload))
+            tail = _DiskRun(spool.cursor(start))
+            runs.append(tail)
+            self._tail = None
+        tail.limit = end
+        tail.count += 1
+        tail.size += len(payload) + 1
+
+    def _append_unspooled(self, payload: bytes, error: OSError) -> str | None:
+        """The disk refused ``payload``: keep it in memory only, if there is room."""
+        if self._in_memory >= self.max_size:
+            return self.memory_refusal
+        self._disk_failed(error)
+        self.unspooled.append((payload, error))
+        tail = self._tail or self._new_memory_run()
+        tail.payloads.append(payload)
+        tail.ends.append(_NOT_ON_DISK)
+        self._in_memory += 1
         self._count += 1
         self.pending_bytes += len(payload) + 1
         return None
@@ -233,12 +254,7 @@ class SpoolStore:
         while runs and not payloads:  # a batch comes from one run; a spent run is skipped
             run = runs[0]
             if isinstance(run, _MemoryRun):
-                payloads = run.messages.take(max_count, max_bytes).payloads
-                self._in_memory -= len(payloads)
-                ends = [run.ends.popleft() for _ in payloads]
-                receipt.own = max(ends)  # positions grow; a message not on disk has -1
-                if not run.messages:
-                    runs.popleft()
+                payloads = self._take_from_memory(run, max_count, max_bytes, receipt)
             else:
                 found = self._read(run.cursor, run.limit, min(max_count, run.count), max_bytes)
                 payloads = [payload for payload, _ in found]
@@ -256,6 +272,19 @@ class SpoolStore:
         self._count -= len(payloads)
         self._receipts.append(receipt)
         return TakenBatch(payloads, receipt)
+
+    def _take_from_memory(
+        self, run: _MemoryRun, max_count: int, max_bytes: int, receipt: _Receipt
+    ) -> list[bytes]:
+        payloads, _ = take_batch(run.payloads, max_count, max_bytes)
+        ends = run.ends
+        receipt.own = max([ends.popleft() for _ in payloads])  # positions grow; -1: not on disk
+        self._in_memory -= len(payloads)
+        if not run.payloads:
+            self._runs.popleft()
+            if self._tail is run:
+                self._tail = None
+        return payloads
 
     def _read(
         self, cursor: Cursor, limit: Position | None, count: int, max_bytes: int
@@ -310,7 +339,7 @@ class SpoolStore:
             payload
             for run in self._runs
             if type(run) is _MemoryRun
-            for payload, end in zip(run.messages.drain(), run.ends, strict=True)
+            for payload, end in zip(run.payloads, run.ends, strict=True)
             if end == _NOT_ON_DISK
         ]
         kept = self._count - len(given_up)
@@ -325,6 +354,7 @@ class SpoolStore:
             if isinstance(run, _DiskRun) and run.orphan is None:
                 run.cursor.close()
         self._runs.clear()
+        self._tail = None
         self._count = self._in_memory = self.pending_bytes = 0
         return given_up
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import logging
 import os
@@ -12,41 +11,10 @@ from collections.abc import Callable
 
 from .files import segment_path
 from .records import Position, position
+from .syscalls import write
 
 logger = logging.getLogger("segment_web")
 
-
-def _write_keeping_the_gil() -> Callable[[int, bytes], int]:
-    """``write(2)`` called without releasing the GIL, where libc can be loaded.
-
-    ``os.write`` releases the GIL around every call, and the client's delivery thread,
-    which is waiting for it while it builds and sends batches, takes it: the caller of
-    ``track()`` then waits up to the interpreter's switch interval to get it back. A
-    write of a few hundred bytes to the page cache takes about a microsecond, so holding
-    the GIL through it is cheaper for every thread.
-    """
-    try:
-        libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the GIL is kept during calls
-        c_write = libc.write
-    except (OSError, AttributeError):
-        return os.write
-    size_t = ctypes.c_size_t
-    # No argtypes (their checks cost more than the write): an int goes as a C int (the
-    # descriptor), bytes as a pointer to them, and the length is made a size_t here.
-
-    def write(fd: int, data: bytes) -> int:
-        while True:
-            written: int = c_write(fd, data, size_t(len(data)))
-            if written >= 0:
-                return written
-            code = ctypes.get_errno()
-            if code != errno.EINTR:
-                raise OSError(code, os.strerror(code))
-
-    return write
-
-
-write = _write_keeping_the_gil()
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
@@ -65,7 +33,7 @@ class SegmentWriter:
         self.number = 0
         self.offset = 0
         self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
-        self.retired: list[int] = []  # descriptors of finished segments, not yet synced
+        self.retired: dict[int, int] = {}  # finished segments not yet synced -> descriptor
         self.finished: dict[int, int] = {}  # finished segments not yet deleted -> their size
         self.finished_bytes = 0
 
@@ -97,7 +65,7 @@ class SegmentWriter:
 
     def _next_segment(self) -> None:
         fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
-        self.retired.append(self.fd)
+        self.retired[self.number] = self.fd
         self.finished[self.number] = self.offset
         self.finished_bytes += self.offset
         self.fd = fd
@@ -105,16 +73,24 @@ class SegmentWriter:
         self.offset = 0
 
     def forget_finished(self, before: int) -> list[int]:
-        """Drop finished segments numbered below ``before`` from the count; their numbers."""
+        """Drop finished segments numbered below ``before`` from the count; their numbers.
+
+        Their descriptors are closed without an fsync: what they hold is delivered, and a
+        file deleted before it is synced leaves the page cache without ever being written
+        to the disk (while delivery keeps up, most records never are).
+        """
         numbers = [number for number in self.finished if number < before]
         for number in numbers:
             self.finished_bytes -= self.finished.pop(number)
+            fd = self.retired.pop(number, None)
+            if fd is not None:
+                os.close(fd)
         return numbers
 
     def close(self) -> None:
-        for fd in [*self.retired, self.fd]:
+        for fd in [*self.retired.values(), self.fd]:
             os.close(fd)
-        self.retired = []
+        self.retired = {}
 
 
 class Syncer:
@@ -153,7 +129,8 @@ class Syncer:
                 return
             self.dirty = False
             current = os.dup(self.writer.fd)  # stays valid if the writer moves on meanwhile
-            retired, self.writer.retired = self.writer.retired, []
+            retired = list(self.writer.retired.values())
+            self.writer.retired = {}
         try:
             for fd in [*retired, current]:
                 # the write already succeeded; a failing disk shows at the next write
