@@ -76,7 +76,11 @@ def fast_encoder(
             payload = dumps(value, default=default, option=options)
         except Exception:  # the standard-library path decides, and names the field
             return None
-        if small_exponent(payload) is not None or b"0.0000" in payload:
+        # find() first: a plain substring search costs a quarter of the regex.
+        exponent = payload.find(b"e-")
+        if exponent >= 0 and small_exponent(payload, exponent) is not None:
+            return None
+        if payload.find(b"0.0000") >= 0:
             return None
         # orjson's bytes keep the buffer it wrote into (4 KB and up) however short the
         # JSON: stored for delivery, 10,000 messages held 39 MB instead of 5. A copy has

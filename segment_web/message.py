@@ -69,6 +69,9 @@ def normalize_fields(
 
     Keyword arguments win over the mapping; ``None`` values count as unset.
     """
+    allowed = ALLOWED_FIELDS[kind]
+    if mapping is None and kwargs.keys() <= allowed:  # the common call: keyword arguments
+        return {key: value for key, value in kwargs.items() if value is not None}
     fields: dict[str, Any] = {}
     if mapping is not None:
         if not isinstance(mapping, Mapping):
@@ -79,7 +82,6 @@ def normalize_fields(
         except Exception as error:  # a mapping whose own methods raise
             raise ValidationError(kind, f"could not read the fields: {_describe(error)}") from error
     fields.update(kwargs)
-    allowed = ALLOWED_FIELDS[kind]
     for key in fields:
         if key not in allowed:
             raise _not_a_field(kind, key)

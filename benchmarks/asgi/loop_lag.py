@@ -49,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
+from benchmarks.asgi.scopes import empty_body, http_scope
 from segment_web import Analytics, __version__
 from segment_web.asgi import SegmentMiddleware
 from segment_web.asgi.facts import request_facts
@@ -106,21 +107,7 @@ class Scenario:
 
     def scope(self) -> dict[str, Any]:
         headers = [*BROWSER_HEADERS, COOKIE] if self.cookie else list(BROWSER_HEADERS)
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "https",
-            "path": self.path,
-            "raw_path": self.path.encode(),
-            "root_path": "",
-            "query_string": self.query,
-            "headers": headers,
-            "client": ("127.0.0.1", 52000),
-            "server": ("10.0.0.2", 8000),
-            "state": {},
-        }
+        return http_scope(f"{self.path}?{self.query.decode()}", headers)
 
 
 SCENARIOS = [
@@ -128,10 +115,6 @@ SCENARIOS = [
     Scenario("HTML page, new visitor (page + Set-Cookie)", "/", b"", False, True),
     Scenario("plain text, returning visitor (no page)", "/plain", b"", True, False),
 ]
-
-
-async def _receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _send(message: Any) -> None:
@@ -162,7 +145,7 @@ async def time_block(app: Any, template: dict[str, Any], n: int, out: list[float
     for i in range(n):
         scope = {**template, "state": {}}
         start = perf()
-        await app(scope, _receive, _send)
+        await app(scope, empty_body, _send)
         out.append((perf() - start) / 1000)
         if i % 10 == 9:
             await asyncio.sleep(0)  # let the ticker see the loop between requests

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from starlette.routing import Route
 
 import segment_web
 from benchmarks import adapter_bench as bench
+from benchmarks.asgi.scopes import empty_body, http_scope
 from segment_web.asgi import SegmentMiddleware
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "asgi.md"
@@ -53,28 +53,6 @@ HEADERS = [(b"host", b"shop.example")] + [
 ]
 
 
-def scope_for(path: str) -> dict[str, Any]:
-    parts = urlsplit(path)
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": parts.path,
-        "raw_path": parts.path.encode(),
-        "root_path": "",
-        "query_string": parts.query.encode(),
-        "headers": HEADERS,
-        "client": ("127.0.0.1", 52000),
-        "server": ("10.0.0.2", 8000),
-    }
-
-
-async def _receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
 class Responses:
     """The ``send`` of every request: keeps the status of the last response started."""
 
@@ -91,7 +69,7 @@ def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
         build_app(), write_key="bench", host=sink.url, flush_at=bench.FLUSH_AT
     )
     apps: dict[str, Any] = {"bare": build_app(), "segment": wrapped}
-    scopes = {endpoint.path: scope_for(endpoint.path) for endpoint in bench.ENDPOINTS}
+    scopes = {endpoint.path: http_scope(endpoint.path, HEADERS) for endpoint in bench.ENDPOINTS}
     responses = Responses()
 
     async def block(variant: str, path: str, n: int, walls: list[int]) -> None:
@@ -100,7 +78,7 @@ def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
         for _ in range(n):
             scope = {**template, "state": {}}
             start = clock()
-            await app(scope, _receive, responses)
+            await app(scope, empty_body, responses)
             record(clock() - start)
             if responses.status != 200:
                 raise RuntimeError(f"{variant} {path}: HTTP {responses.status}")

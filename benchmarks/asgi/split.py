@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks import adapter_bench as bench
 from benchmarks.asgi import run
+from benchmarks.asgi.scopes import empty_body, http_scope
 
 ROUNDS = 20
 
@@ -42,12 +43,12 @@ def main() -> None:
             "the middleware, enable=False (page built, nothing delivered)": wrapped(enable=False),
             "the middleware as shipped": wrapped(),
         }
-        template = run.scope_for(bench.ENDPOINTS[0].path)
+        template = http_scope(bench.ENDPOINTS[0].path, run.HEADERS)
         responses = run.Responses()
 
         async def block(app: Any, n: int) -> None:
             for _ in range(n):
-                await app({**template, "state": {}}, run._receive, responses)
+                await app({**template, "state": {}}, empty_body, responses)
 
         for app in apps.values():
             loop.run_until_complete(block(app, bench.WARMUP))

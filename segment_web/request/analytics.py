@@ -97,7 +97,8 @@ class RequestAnalytics(MessageCalls):
                 merged.setdefault("anonymous_id", self.anonymous_id)
         if self.context:
             given = merged.get("context")
-            merged["context"] = deep_merge(self.context, given) if given else dict(self.context)
+            # Not copied when no context is given: build_message makes the message's own.
+            merged["context"] = deep_merge(self.context, given) if given else self.context
         if self.integrations:
             given = merged.get("integrations")
             if given is None or isinstance(given, Mapping):  # else: the usual ValidationError
