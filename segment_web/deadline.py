@@ -2,9 +2,10 @@
 
 ``requests``' ``timeout`` bounds each socket operation: a server that trickles its
 answer a byte at a time never trips it and holds the connection for as long as it
-likes. ``DeadlineAdapter`` makes its connections bound every send and read by the time
-left until the deadline that ``deadline(seconds)`` sets for the requests made inside it,
-so a request fails with the usual read timeout once its time is up.
+likes. ``DeadlineAdapter`` makes its connections bound every connect, send and read by
+the time left until the deadline that ``deadline(seconds)`` sets for the requests made
+inside it, so a request fails with the usual read timeout once its time is up.
+``deadline_connection`` does the same for a plain ``http.client`` connection class.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from requests.adapters import HTTPAdapter
 
@@ -77,9 +78,19 @@ class _DeadlineResponse(http.client.HTTPResponse):
 _connection_classes: dict[type, type] = {}
 _pool_classes: dict[type, type] = {}
 
+_Connection = TypeVar("_Connection", bound=http.client.HTTPConnection)
 
-def _deadline_connection(base: Any) -> type:
+
+def deadline_connection(base: type[_Connection]) -> type[_Connection]:
+    """A subclass of an ``http.client``-style connection class whose connecting, sending
+    and reading each get only the time left, inside a ``deadline`` block."""
     if base not in _connection_classes:
+
+        def connect(self: Any) -> None:
+            left = _time_left()
+            if left is not None:
+                self.timeout = left  # the TCP connect and a TLS handshake's each step
+            base.connect(self)
 
         def send(self: Any, data: Any) -> None:
             left = _time_left()
@@ -90,7 +101,7 @@ def _deadline_connection(base: Any) -> type:
         _connection_classes[base] = type(
             f"Deadline{base.__name__}",
             (base,),
-            {"response_class": _DeadlineResponse, "send": send},
+            {"response_class": _DeadlineResponse, "connect": connect, "send": send},
         )
     return _connection_classes[base]
 
@@ -100,7 +111,7 @@ def _deadline_pool(base: Any) -> type:
         _pool_classes[base] = type(
             f"Deadline{base.__name__}",
             (base,),
-            {"ConnectionCls": _deadline_connection(base.ConnectionCls)},
+            {"ConnectionCls": deadline_connection(base.ConnectionCls)},
         )
     return _pool_classes[base]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import gzip
+import http.client
 import ipaddress
 import logging
 import random
@@ -12,13 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
-from .deadline import DeadlineAdapter, deadline
 from .errors import DeliveryError
+from .http_connection import Answer, Route, open_route
 from .version import VERSION
 
 logger = logging.getLogger("segment_web")
@@ -113,7 +111,7 @@ class RetryPolicy:
 
 
 class Transport:
-    """POSTs bodies to one endpoint over a keep-alive session."""
+    """POSTs bodies to one endpoint over a kept-alive connection."""
 
     def __init__(self, endpoint: str, write_key: str, *, timeout: float, gzip_bodies: bool) -> None:
         self.endpoint = endpoint
@@ -127,44 +125,23 @@ class Transport:
         }
         if gzip_bodies:
             self._headers["Content-Encoding"] = "gzip"
-        self._session: requests.Session | None = None  # made by the first post()
-
-    def _connect(self) -> requests.Session:
-        # What requests' Session.post works out on every call (environment proxies and
-        # CA bundle, netrc, merged headers) cannot change between our POSTs to one
-        # endpoint: work it out once and send a copy of the prepared request each time.
-        # Done on the delivery thread, at the first POST: proxy look-ups can touch the
+        # Made by the first post(), on the delivery thread: proxy look-ups can touch the
         # network on some systems, and the caller's thread never does.
-        self._session = session = requests.Session()
-        for scheme in ("http://", "https://"):
-            session.mount(scheme, DeadlineAdapter())
-        self._send_options: dict[str, Any] = dict(
-            session.merge_environment_settings(self.endpoint, {}, None, None, None)
-        )
-        self._template = session.prepare_request(
-            requests.Request("POST", self.endpoint, headers=self._headers)
-        )
-        self._adapter = session.get_adapter(self.endpoint)
-        return session
+        self._route: Route | None = None
 
-    def post(self, body: bytes, retry: int) -> requests.Response:
+    def post(self, body: bytes, retry: int) -> Answer:
         """One attempt, within ``timeout`` seconds in all; ``X-Retry-Count: N`` on retry N.
 
         A server that trickles its answer cannot hold the attempt longer: past the
         deadline it fails as a read timeout, and is retried as any timeout is.
         """
-        if self._session is None:
-            self._connect()
-        request = self._template.copy()
+        if self._route is None:
+            self._route = open_route(self.endpoint, self._headers)
         data = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if self.gzip_bodies else body
-        request.body = data
-        request.headers["Content-Length"] = str(len(data))
+        headers = {"Content-Length": str(len(data))}
         if retry:
-            request.headers["X-Retry-Count"] = str(retry)
-        with deadline(self.timeout):
-            response = self._adapter.send(request, timeout=self.timeout, **self._send_options)
-            response.content  # noqa: B018 - read it all, so the connection returns to the pool
-        return response
+            headers["X-Retry-Count"] = str(retry)
+        return self._route.post(data, headers, self.timeout)
 
     def send(
         self, make_body: Callable[[], bytes], policy: RetryPolicy, abort: threading.Event
@@ -181,11 +158,11 @@ class Transport:
             wait: float | None
             try:
                 response = self.post(make_body(), attempt)
-            except requests.RequestException as error:
+            except (OSError, http.client.HTTPException) as error:  # requests' errors included
                 failure = DeliveryError(f"network error: {error}")
                 wait = None
             else:
-                status = response.status_code
+                status = response.status
                 if 200 <= status < 300:
                     return status
                 text = response.text[:500]
@@ -206,10 +183,10 @@ class Transport:
                 raise DeliveryError(f"gave up at shutdown after: {failure}", status=failure.status)
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
+        if self._route is not None:
+            self._route.close()
 
     def reset_after_fork(self) -> None:
-        """A child process must not share the parent's pooled sockets: the child's first
-        POST makes its own session."""
-        self._session = None
+        """A child process must not share the parent's sockets: the child's first POST
+        makes its own connection."""
+        self._route = None

@@ -137,16 +137,17 @@ def test_flushed_is_settable(make_client: MakeClient) -> None:
     assert client.flushed is True
 
 
-def test_the_http_session_is_made_on_the_delivery_thread_not_at_construction(
+def test_the_http_connection_is_made_on_the_delivery_thread_not_at_construction(
     server: RecordingServer,
 ) -> None:
-    # Proxy settings are resolved with the session; on some systems that can reach the
-    # network, which the caller's thread (often app start-up) must never do.
+    # Proxy settings are resolved when the route to the endpoint (a connection of our
+    # own, or a requests session) is made; on some systems that can reach the network,
+    # which the caller's thread (often app start-up) must never do.
     client = Analytics("key", host=server.url, flush_at=100)
     client.flushed = True  # nothing goes before flush(), so flush() counts it
-    assert client._transport._session is None
+    assert client._transport._route is None
     client.track(user_id="u", event="E")
-    assert client._transport._session is None
+    assert client._transport._route is None
     assert client.flush(timeout=10) == 1
-    assert client._transport._session is not None
+    assert client._transport._route is not None
     client.shutdown()

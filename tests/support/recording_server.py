@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from typing import Any
 
 @dataclass
 class Reply:
-    """One scripted answer. ``drop`` closes the connection without answering.
+    """One scripted answer. ``drop`` closes the connection without answering;
+    ``hang_up`` answers (keep-alive, as ever), then closes the connection, as a server
+    does with an idle one.
 
     ``delay`` is cut short when the server closes, so a "hung" server never outlives
     its test. ``trickle`` answers a byte every ``TRICKLE_EVERY`` seconds, without end
@@ -27,6 +30,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
+    hang_up: bool = False
     body: bytes = b'{"success": true}'
     trickle: str | None = None
 
@@ -47,6 +51,7 @@ class Recorded:
     body: dict[str, Any]
     status: int
     at: float  # time.monotonic() when the request arrived
+    peer: tuple[str, int]  # the client's end of the connection it came on
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -62,6 +67,7 @@ class RecordingServer:
         self.requests: list[Recorded] = []
         self.arrived = 0  # requests whose body was read, answered yet or not
         self.trickles_ended: list[float] = []  # time.monotonic() when each trickle stopped
+        self.hung_up = 0  # connections closed by a hang_up reply
         self.script: list[Reply] = []
         self.default = Reply()
         self._cond = threading.Condition()
@@ -90,7 +96,8 @@ class RecordingServer:
                 data = gzip.decompress(raw) if gzipped else raw
                 body = json.loads(data)
                 status = 0 if reply.drop or reply.trickle else reply.status
-                record = Recorded(self.path, dict(self.headers), raw, data, body, status, at)
+                peer = self.client_address
+                record = Recorded(self.path, dict(self.headers), raw, data, body, status, at, peer)
                 with server._cond:
                     server.requests.append(record)
                     server._cond.notify_all()
@@ -109,6 +116,12 @@ class RecordingServer:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
+                if reply.hang_up:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    with server._cond:
+                        server.hung_up += 1
+                        server._cond.notify_all()
 
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
@@ -147,6 +160,16 @@ class RecordingServer:
                     raise AssertionError(f"a trickle still went on after {timeout}s")
                 self._cond.wait(left)
             return list(self.trickles_ended)
+
+    def wait_hung_up(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` connections were closed by ``hang_up`` replies."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.hung_up < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} hang-ups, got {self.hung_up}")
+                self._cond.wait(left)
 
     def reply(self, *replies: Reply) -> None:
         """Script the next answers, in order; the default answers after them."""
