@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import django
 from django.conf import settings
@@ -27,7 +28,7 @@ BASE_MIDDLEWARE = [
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "django.md"
 
 
-def configure(host: str) -> None:
+def configure(host: str, segment: dict[str, Any] | None = None) -> None:
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench",
@@ -42,13 +43,17 @@ def configure(host: str) -> None:
         MIDDLEWARE=BASE_MIDDLEWARE,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         USE_TZ=True,
-        SEGMENT={"WRITE_KEY": "bench", "HOST": host, "FLUSH_AT": bench.FLUSH_AT},
+        SEGMENT={"WRITE_KEY": "bench", "HOST": host, "FLUSH_AT": bench.FLUSH_AT, **(segment or {})},
     )
     django.setup()
 
 
-def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
-    configure(sink.url)
+def setup(
+    sink: bench.Sink, segment: dict[str, Any] | None = None
+) -> tuple[bench.RunBlock, Callable[[], object]]:
+    """The two variants' ``RunBlock`` and the client's flush; ``segment`` adds to the
+    SEGMENT setting."""
+    configure(sink.url, segment)
     from django.test import Client
     from django.test.utils import override_settings
 
@@ -66,7 +71,8 @@ def setup(sink: bench.Sink) -> tuple[bench.RunBlock, Callable[[], object]]:
         with override_settings(MIDDLEWARE=middleware):
             client.get("/api/cart")  # the handler builds its middleware chain now
         gets[variant] = client.get
-    sink.wait(1)  # that first request's track, sent at once
+    if (segment or {}).get("ENABLE", True):
+        sink.wait(1)  # that first request's track, sent at once
     return bench.sync_run_block(gets), get_integration().client.flush
 
 
