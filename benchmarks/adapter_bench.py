@@ -304,6 +304,19 @@ def main(subject: Subject, setup: Setup, argv: list[str] | None = None) -> None:
     write(args.out, text, verdicts)
 
 
+def print_split(thread: dict[str, list[float]], process: dict[str, list[float]]) -> None:
+    """The split benchmarks' table: per variant, its median CPU per request (request
+    thread, all threads) added to the bare app's (the variant named ``bare``)."""
+    base_thread, base_process = (statistics.median(x["bare"]) for x in (thread, process))
+    print("| variant | request-thread CPU µs | all-thread CPU µs |")
+    print("|---|---:|---:|")
+    for name in thread:
+        if name != "bare":
+            added_thread = statistics.median(thread[name]) - base_thread
+            added_process = statistics.median(process[name]) - base_process
+            print(f"| {name} | {added_thread:+.1f} | {added_process:+.1f} |")
+
+
 def cart_properties() -> dict[str, Any]:
     """What the JSON endpoint tracks: the core benchmark's realistic event, made fresh."""
     from benchmarks.core.scenarios import event_properties

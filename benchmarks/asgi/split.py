@@ -12,7 +12,6 @@ includes a ``flush()``, so the delivery of its events is charged to it.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from typing import Any
 
@@ -68,13 +67,7 @@ def main() -> None:
     finally:
         loop.close()
         sink.close()
-    base_thread, base_process = (statistics.median(x["bare"]) for x in (thread, process))
-    print("| variant | request-thread CPU µs | all-thread CPU µs |")
-    print("|---|---:|---:|")
-    for name in list(apps)[1:]:
-        added_thread = statistics.median(thread[name]) - base_thread
-        added_process = statistics.median(process[name]) - base_process
-        print(f"| {name} | {added_thread:+.1f} | {added_process:+.1f} |")
+    bench.print_split(thread, process)
 
 
 if __name__ == "__main__":

@@ -67,14 +67,8 @@ def main() -> None:
             cpu, own = json.loads(out.splitlines()[-1])
             process[name].append(cpu)
             thread[name].append(own)
-    base_process, base_thread = (statistics.median(x["bare"]) for x in (process, thread))
-    print(f"bare: {base_process:.1f} µs CPU per request")
-    print("| variant | request-thread CPU µs | all-thread CPU µs |")
-    print("|---|---:|---:|")
-    for name in list(VARIANTS)[1:]:
-        added_thread = statistics.median(thread[name]) - base_thread
-        added_process = statistics.median(process[name]) - base_process
-        print(f"| {name} | {added_thread:+.1f} | {added_process:+.1f} |")
+    print(f"bare: {statistics.median(process['bare']):.1f} µs CPU per request")
+    bench.print_split(thread, process)
 
 
 if __name__ == "__main__":
