@@ -8,7 +8,7 @@ import pytest
 from blinker import Signal
 
 from segment_web import Analytics, transport
-from tests.core.helpers import MakeClient, SignalRecorder
+from tests.core.helpers import PROXY_VARIABLES, MakeClient, SignalRecorder
 from tests.support.recording_server import RecordingServer
 
 
@@ -57,3 +57,18 @@ def record_signal() -> Iterator[Callable[[Signal], SignalRecorder]]:
     yield record
     for recorder in recorders:
         recorder.disconnect()
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server_as_proxy(monkeypatch: pytest.MonkeyPatch, server: RecordingServer) -> None:
+    """The recording server is the environment's HTTP proxy (it answers what it is sent)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", server.url)
+    monkeypatch.setenv("HTTP_PROXY", server.url)

@@ -11,6 +11,10 @@ from blinker import Signal
 
 from segment_web import Analytics, Batch
 
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")
+# Reached only through the proxy: the name cannot resolve (RFC 6761).
+PROXIED_HOST = "http://segment.invalid"
+
 MakeClient = Callable[..., Analytics]
 RecordSignal = Callable[[Signal], "SignalRecorder"]
 

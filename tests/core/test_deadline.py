@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.helpers import MakeClient
+from tests.core.helpers import PROXIED_HOST, MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 
 
+@pytest.mark.parametrize("route", ["direct", "through a proxy"])
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_trickled_answer_ends_the_attempt_at_the_deadline_and_the_batch_is_retried(
-    make_client: MakeClient, server: RecordingServer, part: str
+    make_client: MakeClient,
+    server: RecordingServer,
+    part: str,
+    route: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    # Both routes a POST can take (our own connection, or requests with a proxy).
+    proxied = route == "through a proxy"
+    request.getfixturevalue("server_as_proxy" if proxied else "no_proxy")
     timeout = 0.5
     server.reply(Reply(trickle=part))
-    client = make_client(timeout=timeout, max_retries=2)
+    host = {"host": PROXIED_HOST} if proxied else {}
+    client = make_client(timeout=timeout, max_retries=2, **host)
     client.track(user_id="u", event="E")
     assert client.flush(timeout=20) == 1
     assert len(server.messages) == 1
