@@ -18,11 +18,18 @@ from .settings import SegmentSettings
 logger = logging.getLogger("segment_web")
 
 
+def log_failure(action: str) -> None:
+    """Log the exception being handled (call it in an ``except Exception:`` block) as an
+    adapter's own failure: the response goes on. The per-request paths use this with a
+    plain ``try``, which costs nothing until something raises."""
+    logger.error("segment_web: %s failed; the response goes on", action, exc_info=True)
+
+
 class never_raise:  # lower case: reads as a function, `with never_raise("...")`
     """Log an adapter's own failure once and carry on: analytics never breaks a request.
 
-    A class rather than ``@contextmanager``: it runs several times per request, and a
-    generator-based context manager costs several times more.
+    For the paths that run once (start-up, shutdown, the async user lookup); the
+    per-request ones use ``try`` and ``log_failure``, which cost nothing until a failure.
     """
 
     __slots__ = ("action",)
@@ -87,9 +94,11 @@ class Integration:
         self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
     ) -> TrackedRequest | None:
         """The request's analytics, or None (logged) if reading the request failed."""
-        with never_raise("starting the request's analytics"):
+        try:
             return TrackedRequest(self.rules, self.client, facts, user_id)
-        return None
+        except Exception:
+            log_failure("starting the request's analytics")
+            return None
 
     def finish(
         self,
@@ -101,5 +110,7 @@ class Integration:
         """Send the automatic page call if the response earns one."""
         if tracked is None:
             return
-        with never_raise("the automatic page call"):
+        try:
             tracked.finish(status, content_type, page_name)
+        except Exception:
+            log_failure("the automatic page call")

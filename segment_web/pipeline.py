@@ -139,6 +139,7 @@ class Pipeline:
             if callback is not None:
                 self._callbacks[self.enqueued] = callback
             count = len(store)
+            wake = True
             if count == 1:
                 self._deadline = time.monotonic() + self.flush_interval
                 self._cond.notify()
@@ -146,8 +147,12 @@ class Pipeline:
                 store.pending_bytes >= self.max_batch_bytes > store.pending_bytes - len(payload) - 1
             ):
                 self._cond.notify()  # once, as the batch becomes due; it stays due until taken
+            else:
+                wake = False
             thread = self._thread
-            if thread is None or not thread.is_alive():
+            # Whether the thread still lives matters only when it is to act (a thread dies
+            # only by a bug; flush() revives it too): not asked on every call.
+            if thread is None or (wake and not thread.is_alive()):
                 self._start_thread()
             backlogged = count >= 2 * self.flush_at and count % self.flush_at == 0
         if backlogged:

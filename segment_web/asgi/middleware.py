@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..client import Analytics
-from ..integration import Integration, never_raise
+from ..integration import Integration, log_failure
 from ..options import CLIENT_OPTION_NAMES
 from ..request.analytics import activate
 from ..request.lifecycle import TrackedRequest
@@ -88,12 +88,14 @@ class SegmentMiddleware:
 
     def _start(self, scope: Scope) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""
-        with never_raise("reading the ASGI request"):
+        try:
             tracked = self.integration.start(request_facts(scope), self._user_resolver(scope))
             if tracked is not None:
                 scope.setdefault("state", {})["analytics"] = tracked.handle
             return tracked
-        return None
+        except Exception:
+            log_failure("reading the ASGI request")
+            return None
 
     def _user_resolver(self, scope: Scope) -> Callable[[], Any]:
         # Lazy: an authentication middleware inside this one sets scope["user"] later.
@@ -136,15 +138,18 @@ class _Response:
         await self._send(message)
         if kind in _LAST_BODY and not message.get("more_body", False) and not self._finished:
             self._finished = True
-            with never_raise("naming the automatic page"):
+            try:
                 page_name = route_name(self._scope)
+            except Exception:
+                log_failure("naming the automatic page")
+            else:
                 self._middleware.integration.finish(
                     self._tracked, self.status, self.content_type, page_name
                 )
 
     def _started(self, message: Message) -> Message:
         """Note status and content type; add the anonymous-id cookie unless the app set it."""
-        with never_raise("reading the response start"):
+        try:
             self.status = message["status"]
             headers = message.get("headers") or ()
             if not isinstance(headers, list | tuple):
@@ -164,4 +169,6 @@ class _Response:
                 # A new message and list: the app's own may be reused across responses.
                 added = (b"set-cookie", cookie.header().encode("latin-1"))
                 return {**message, "headers": [*headers, added]}
+        except Exception:
+            log_failure("reading the response start")
         return message

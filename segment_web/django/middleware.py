@@ -15,7 +15,7 @@ from django.http.request import split_domain_port, validate_host
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
-from ..integration import Integration, never_raise
+from ..integration import Integration, log_failure, never_raise
 from ..request.analytics import RequestAnalytics, activate
 from ..request.facts import RequestFacts
 from ..request.lifecycle import TrackedRequest
@@ -66,9 +66,11 @@ class SegmentMiddleware:
     def _start(
         self, integration: Integration, request: HttpRequest, user_id: Any
     ) -> TrackedRequest | None:
-        tracked = None
-        with never_raise("reading the request"):
+        try:
             tracked = integration.start(read_facts(request), user_id)
+        except Exception:
+            log_failure("reading the request")
+            tracked = None
         # Views may rely on request.analytics: without the request's facts it still
         # carries the user id (the failure above is logged).
         request.analytics = (
@@ -87,7 +89,7 @@ class SegmentMiddleware:
     ) -> None:
         if tracked is None:
             return
-        with never_raise("setting the cookie and re-reading the user"):
+        try:
             cookie = tracked.cookie()
             if cookie is not None and cookie.name not in response.cookies:
                 response.set_cookie(**cookie.kwargs())
@@ -95,6 +97,8 @@ class SegmentMiddleware:
             # call, sent after the view, goes under the new user.
             if getattr(request, "user", None) is not user_before:
                 tracked.handle.user_id = user_id_of(request)
+        except Exception:
+            log_failure("setting the cookie and re-reading the user")
         integration.finish(
             tracked, response.status_code, response.get("Content-Type"), page_name(request)
         )
@@ -139,7 +143,7 @@ def _host(request: HttpRequest) -> str:
     host = request.META.get("HTTP_HOST")
     if isinstance(host, str) and not settings.USE_X_FORWARDED_HOST:
         allowed_hosts = settings.ALLOWED_HOSTS
-        if settings.DEBUG and not allowed_hosts:
+        if not allowed_hosts and settings.DEBUG:
             allowed_hosts = _DEBUG_ALLOWED_HOSTS
         if _host_allowed(host, tuple(allowed_hosts)):
             return host

@@ -15,7 +15,7 @@ from flask import Flask, Request, Response, current_app, g, has_request_context,
 from werkzeug.local import LocalProxy
 
 from ..client import Analytics
-from ..integration import Integration, never_raise
+from ..integration import Integration, log_failure
 from ..request.analytics import RequestAnalytics, current_request_analytics
 from ..request.facts import RequestFacts
 from ..request.lifecycle import TrackedRequest
@@ -196,7 +196,7 @@ class _RequestHooks:
         self.integration = integration
 
     def before_request(self) -> None:
-        with never_raise("starting the request's analytics"):
+        try:
             integration = self.integration
             # The objects behind Flask's proxies, resolved once: this runs on every request.
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -210,16 +210,20 @@ class _RequestHooks:
             # context, as Flask's own request context variable is.
             token = current_request_analytics.set(tracked.handle)
             setattr(ctx_g, _ACTIVE, (tracked, token))
+        except Exception:
+            log_failure("starting the request's analytics")
 
     def after_request(self, response: Response) -> Response:
         active: tuple[TrackedRequest, Any] | None = g.get(_ACTIVE)
         if active is None:  # an earlier before_request hook answered, or start failed
             return response
         tracked = active[0]
-        with never_raise("setting the anonymous-id cookie"):
+        try:
             cookie = tracked.cookie()
             if cookie is not None:
                 response.set_cookie(**cookie.kwargs())
+        except Exception:
+            log_failure("setting the anonymous-id cookie")
         # Only the status and headers are read: a streamed body stays unread.
         self.integration.finish(
             tracked, response.status_code, response.content_type, request.endpoint
@@ -229,10 +233,12 @@ class _RequestHooks:
     def teardown_request(self, error: BaseException | None) -> None:
         # Runs whatever happened, raised views included. ``g.analytics`` stays: a
         # ``stream_with_context`` generator still uses it after this first teardown.
-        with never_raise("ending the request's analytics"):
+        try:
             active = g.pop(_ACTIVE, None)
             if active is not None:
                 current_request_analytics.reset(active[1])
+        except Exception:
+            log_failure("ending the request's analytics")
 
 
 def _request_handle() -> RequestAnalytics:

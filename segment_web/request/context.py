@@ -64,9 +64,9 @@ class RequestRules:
         campaign = campaign_from_query(facts.query_string)
         if campaign:
             context["campaign"] = campaign
-        consent_context = (consent or self.privacy.consent(facts)).context()
-        if consent_context:
-            context["consent"] = consent_context
+        consent = consent or self.privacy.consent(facts)
+        if consent.categories:
+            context["consent"] = consent.context()
         return context
 
 
@@ -80,13 +80,16 @@ def campaign_from_query(query_string: str) -> dict[str, str]:
     if "utm_" not in query_string:
         return {}
     campaign = {}
+    encoded = "%" in query_string or "+" in query_string  # else nothing needs decoding
     for pair in query_string.split("&"):
-        key, equals, value = pair.partition("=")
-        if not equals or not value:
-            continue
-        name = _UTM_TO_CAMPAIGN.get(_form_decoded(key).lower())
-        if name:
-            campaign[name] = limits.bounded(_form_decoded(value), limits.CAMPAIGN_VALUE)
+        key, _, value = pair.partition("=")
+        if encoded:
+            key = _form_decoded(key)
+        name = _UTM_TO_CAMPAIGN.get(key.lower())
+        if name and value:  # an empty value (or none: no "=") is skipped, as parse_qsl does
+            campaign[name] = limits.bounded(
+                _form_decoded(value) if encoded else value, limits.CAMPAIGN_VALUE
+            )
     return campaign
 
 

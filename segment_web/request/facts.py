@@ -25,11 +25,17 @@ def _nothing(name: str) -> str | None:
 
 
 class RequestFacts:
-    """One request, framework-free. ``header(name)`` and ``cookie(name)`` read lazily."""
+    """One request, framework-free.
+
+    ``header(name)`` reads the request's header ``name`` (lower case, e.g. ``"sec-gpc"``)
+    and ``cookie(name)`` the raw (still encoded) value of a cookie, both lazily and None
+    when absent. They are the adapter's own lookups, kept as attributes: calling them
+    adds no layer to the few lookups every request makes.
+    """
 
     __slots__ = (
-        "_cookie",
-        "_header",
+        "cookie",
+        "header",
         "host",
         "method",
         "path",
@@ -58,17 +64,9 @@ class RequestFacts:
         self.path = path
         self.query_string = query_string
         self.peer = peer
-        self._header = header
-        self._cookie = cookie
+        self.header: Lookup = header
+        self.cookie: Lookup = cookie
         self.request = request
-
-    def header(self, name: str) -> str | None:
-        """The request's header ``name`` (lower case, e.g. ``"sec-gpc"``), or None."""
-        return self._header(name)
-
-    def cookie(self, name: str) -> str | None:
-        """The raw (still encoded) value of cookie ``name``, or None."""
-        return self._cookie(name)
 
     def __repr__(self) -> str:
         return f"<RequestFacts {self.method} {self.scheme}://{self.host}{self.path}>"

@@ -26,13 +26,13 @@ CONSENT_NAME = 128  # one consent category or destination name
 CONSENT_BYTES = 2048  # the category → bool (or destination → bool) mapping, whole
 CONSENT_COOKIE = 4096  # characters of a consent-manager cookie (a browser's cookie limit)
 
-_WORST_BYTES_PER_CHAR = 6  # a control character escaped as \uXXXX
+WORST_BYTES_PER_CHAR = 6  # a control character escaped as \uXXXX
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def bounded(value: str, max_bytes: int) -> str:
     """``value`` cut to at most ``max_bytes`` of JSON, never inside a character."""
-    if len(value) * _WORST_BYTES_PER_CHAR <= max_bytes:  # the common, short case
+    if len(value) * WORST_BYTES_PER_CHAR <= max_bytes:  # the common, short case
         return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
     value = _without_surrogates(value)
     if json_size(value) <= max_bytes:

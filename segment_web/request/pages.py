@@ -33,17 +33,26 @@ class PageRules:
         )
 
 
+# ASCII text this short is within the smallest of the three limits even if every
+# character were escaped (``limits.bounded``'s own short case).
+_SHORT = min(limits.PATH, limits.URL, limits.SEARCH) // limits.WORST_BYTES_PER_CHAR
+
+
 def page_facts(facts: RequestFacts) -> dict[str, str]:
     """``context.page`` (and the auto page's properties): url, path, search, referrer,
     each bounded (see ``limits``)."""
+    path = facts.path
     search = f"?{facts.query_string}" if facts.query_string else ""
-    url = f"{facts.scheme}://{facts.host}{facts.path}{search}"
-    page = {
-        "path": limits.bounded(facts.path, limits.PATH),
-        "url": limits.bounded(url, limits.URL),
-    }
-    if search:
-        page["search"] = limits.bounded(search, limits.SEARCH)
+    url = f"{facts.scheme}://{facts.host}{path}{search}"
+    if len(url) <= _SHORT and url.isascii():
+        # The path and the search are parts of the URL: all three within every limit.
+        page = {"path": path, "url": url}
+        if search:
+            page["search"] = search
+    else:
+        page = {"path": limits.bounded(path, limits.PATH), "url": limits.bounded(url, limits.URL)}
+        if search:
+            page["search"] = limits.bounded(search, limits.SEARCH)
     referrer = facts.header("referer")
     if referrer:
         page["referrer"] = limits.bounded(referrer, limits.REFERRER)

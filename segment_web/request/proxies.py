@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
 
 from .facts import RequestFacts
@@ -18,13 +19,13 @@ class TrustedProxies:
         self._networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
         self._addresses = {str(net.network_address) for net in self._networks if _single(net)}
         # Per instance: peers and proxies repeat, and a network lookup is slow.
-        self._trusts_cached = lru_cache(maxsize=1024)(self._trusts)
-
-    def trusts(self, address: str) -> bool:
-        """Whether ``address`` is a proxy whose forwarding headers are believed."""
-        return self._trusts_cached(address)
+        self.trusts: Callable[[str], bool] = lru_cache(maxsize=1024)(self._trusts)
+        # A returning visitor's request repeats its peer and its forwarding header: the
+        # walk is remembered per pair (the answer depends on nothing else).
+        self._walk_cached = lru_cache(maxsize=1024)(self._walk_header)
 
     def _trusts(self, address: str) -> bool:
+        """Whether ``address`` is a proxy whose forwarding headers are believed."""
         if self.trust_all or address in self._addresses:
             return True
         parsed = _parse_ip(address)
@@ -37,16 +38,24 @@ class TrustedProxies:
         peer_ip = _valid_ip(facts.peer)
         if peer_ip is None or not self.trusts(peer_ip):
             return peer_ip
-        forwarded_for = facts.header("x-forwarded-for")
+        header = facts.header
+        forwarded_for = header("x-forwarded-for")
         if forwarded_for:
-            return self._walk(peer_ip, forwarded_for.split(","))
-        forwarded = facts.header("forwarded")
+            return self._walk_cached(peer_ip, forwarded_for, "x-forwarded-for")
+        forwarded = header("forwarded")
         if forwarded:
-            return self._walk(peer_ip, forwarded_hops(forwarded))
-        real_ip = facts.header("x-real-ip")
+            return self._walk_cached(peer_ip, forwarded, "forwarded")
+        real_ip = header("x-real-ip")
         if real_ip:
-            return self._walk(peer_ip, [real_ip])
+            return self._walk_cached(peer_ip, real_ip, "x-real-ip")
         return peer_ip
+
+    def _walk_header(self, peer_ip: str, value: str, name: str) -> str:
+        if name == "x-forwarded-for":
+            return self._walk(peer_ip, value.split(","))
+        if name == "forwarded":
+            return self._walk(peer_ip, forwarded_hops(value))
+        return self._walk(peer_ip, [value])
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str | None:
         """The peer, or the first untrusted hop of X-Forwarded-For read from the right

@@ -183,8 +183,7 @@ def test_without_privacy_settings_nothing_is_read() -> None:
         raise AssertionError(f"read header {name}")
 
     facts = request_facts()
-    facts._header = header  # type: ignore[attr-defined]  # any read fails the test
-    facts._cookie = header  # type: ignore[attr-defined]
+    facts.header = facts.cookie = header  # any read fails the test
     consent = rules().consent(facts)
     assert consent.categories == {} and consent.destinations == {}
     assert consent.context() == {}
