@@ -19,6 +19,7 @@ from ..integration import Integration, log_failure, never_raise
 from ..request.analytics import RequestAnalytics, activate
 from ..request.facts import RequestFacts
 from ..request.lifecycle import TrackedRequest
+from ..request.wsgi import environ_headers
 from .apps import app_config
 
 UserIdOf = Callable[[HttpRequest], Any]
@@ -107,11 +108,6 @@ class SegmentMiddleware:
 def read_facts(request: HttpRequest) -> RequestFacts:
     """The plain values the shared layer needs, read off a Django request."""
     meta = request.META
-
-    def header(name: str) -> str | None:
-        value = meta.get(_meta_key(name))
-        return value if isinstance(value, str) else None
-
     return RequestFacts(
         method=request.method or "GET",
         scheme=request.scheme,
@@ -119,18 +115,10 @@ def read_facts(request: HttpRequest) -> RequestFacts:
         path=request.path,
         query_string=meta.get("QUERY_STRING", ""),
         peer=meta.get("REMOTE_ADDR"),
-        header=header,
+        header=environ_headers(meta),
         cookie=request.COOKIES.get,
         request=request,
     )
-
-
-@lru_cache(maxsize=64)
-def _meta_key(name: str) -> str:
-    """Where WSGI (and so Django's ``request.META``) keeps a header: ``x-real-ip`` →
-    ``HTTP_X_REAL_IP``; Content-Type and Content-Length have no ``HTTP_`` prefix."""
-    key = name.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
 
 def _host(request: HttpRequest) -> str:

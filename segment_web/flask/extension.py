@@ -19,6 +19,7 @@ from ..integration import Integration, log_failure
 from ..request.analytics import RequestAnalytics, current_request_analytics
 from ..request.facts import RequestFacts
 from ..request.lifecycle import TrackedRequest
+from ..request.wsgi import environ_headers
 from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
 
 logger = logging.getLogger("segment_web")
@@ -167,7 +168,7 @@ def request_facts(req: Request) -> RequestFacts:
         path=req.root_path + req.path,
         query_string=req.query_string.decode("latin-1"),
         peer=req.remote_addr,
-        header=req.headers.get,
+        header=environ_headers(req.environ),
         cookie=lambda name: _from_wsgi(req.cookies.get(name)),
         request=req,
     )
@@ -209,15 +210,15 @@ class _RequestHooks:
             # a copy), so the token set here is reset by teardown_request in that same
             # context, as Flask's own request context variable is.
             token = current_request_analytics.set(tracked.handle)
-            setattr(ctx_g, _ACTIVE, (tracked, token))
+            setattr(ctx_g, _ACTIVE, (tracked, token, req))
         except Exception:
             log_failure("starting the request's analytics")
 
     def after_request(self, response: Response) -> Response:
-        active: tuple[TrackedRequest, Any] | None = g.get(_ACTIVE)
+        active: tuple[TrackedRequest, Any, Request] | None = g.get(_ACTIVE)
         if active is None:  # an earlier before_request hook answered, or start failed
             return response
-        tracked = active[0]
+        tracked, _, req = active
         try:
             cookie = tracked.cookie()
             if cookie is not None:
@@ -225,9 +226,7 @@ class _RequestHooks:
         except Exception:
             log_failure("setting the anonymous-id cookie")
         # Only the status and headers are read: a streamed body stays unread.
-        self.integration.finish(
-            tracked, response.status_code, response.content_type, request.endpoint
-        )
+        self.integration.finish(tracked, response.status_code, response.content_type, req.endpoint)
         return response
 
     def teardown_request(self, error: BaseException | None) -> None:

@@ -4,6 +4,7 @@ An adapter (``segment_web.django``, ``flask``, ``asgi``) only turns its request 
 ``RequestFacts``; everything Segment-specific is decided here, once, for all three::
 
     facts.py         RequestFacts: method, host, path…; header(name) / cookie(name), lazily
+    wsgi.py          header lookups straight from a WSGI environ (Django, Flask)
     limits.py        bounds on request-derived values (a message never grows too big)
     anonymous_id.py  the analytics.js cookie: read, validate, make, set
     proxies.py       trusted proxies: X-Forwarded-For, Forwarded, X-Real-IP → client address
