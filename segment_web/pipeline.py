@@ -92,6 +92,7 @@ class Pipeline:
     def _reset(self, condition: threading.Condition | None = None) -> None:
         self._cond = condition if condition is not None else threading.Condition()
         self._thread: threading.Thread | None = None
+        self._delivering = False  # self._thread started and not yet ended
         self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._deadline = 0.0
         self._flush_target = 0  # messages up to this number are due now
@@ -139,7 +140,6 @@ class Pipeline:
             if callback is not None:
                 self._callbacks[self.enqueued] = callback
             count = len(store)
-            wake = True
             if count == 1:
                 self._deadline = time.monotonic() + self.flush_interval
                 self._cond.notify()
@@ -147,12 +147,7 @@ class Pipeline:
                 store.pending_bytes >= self.max_batch_bytes > store.pending_bytes - len(payload) - 1
             ):
                 self._cond.notify()  # once, as the batch becomes due; it stays due until taken
-            else:
-                wake = False
-            thread = self._thread
-            # Whether the thread still lives matters only when it is to act (a thread dies
-            # only by a bug; flush() revives it too): not asked on every call.
-            if thread is None or (wake and not thread.is_alive()):
+            if not self._delivering:  # never started, or ended (see _run)
                 self._start_thread()
             backlogged = count >= 2 * self.flush_at and count % self.flush_at == 0
         if backlogged:
@@ -175,6 +170,7 @@ class Pipeline:
     def _start_thread(self) -> None:
         # Under the lock: only one thread is started, and never once shutdown has begun.
         self._thread = threading.Thread(target=self._run, name="segment_web-delivery", daemon=True)
+        self._delivering = True
         self._thread.start()
 
     def is_delivery_thread(self) -> bool:
@@ -185,19 +181,26 @@ class Pipeline:
         return self._thread
 
     def _run(self) -> None:
-        while True:
-            item = self._next_batch()
-            if item is None:
-                return
-            first, taken, entries = item
-            error: Exception | None = None
-            try:
-                error = self.deliverer.deliver(entries)
-            except Exception as unexpected:  # a bug must not kill the thread or lose messages
-                logger.exception("segment_web: delivery failed unexpectedly")
-                error = unexpected
-            finally:
-                self.complete(first, taken, error)
+        try:
+            while True:
+                item = self._next_batch()
+                if item is None:
+                    return
+                first, taken, entries = item
+                error: Exception | None = None
+                try:
+                    error = self.deliverer.deliver(entries)
+                except Exception as unexpected:  # a bug must not kill the thread or lose messages
+                    logger.exception("segment_web: delivery failed unexpectedly")
+                    error = unexpected
+                finally:
+                    self.complete(first, taken, error)
+        finally:
+            # Ended, even by a BaseException from a callback: the next accepted message
+            # starts a new thread. (A flag read on every call, where Thread.is_alive() is
+            # two Python calls.) Only this pipeline's current thread clears it.
+            if self._thread is threading.current_thread():
+                self._delivering = False
 
     def _next_batch(self) -> tuple[int, TakenBatch, list[Entry]] | None:
         """Block until a batch is due and take it; None once closing with nothing left."""

@@ -105,6 +105,33 @@ def test_flush_does_not_hang_when_the_delivery_thread_died(
     assert [m["event"] for m in server.messages] == ["First", "Second", "Third"]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_message_after_the_delivery_thread_died_starts_a_new_one(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    # Messages were pending when the thread died: the next one accepted (not one that
+    # would wake the thread by itself: neither the first pending nor a full batch) starts
+    # a new thread, which sends them all at their interval, with no flush() called.
+    delivery_threads: list[threading.Thread] = []
+
+    def fatal(error: Exception | None, batch: object) -> None:
+        delivery_threads.append(threading.current_thread())
+        raise SystemExit("callback ends the thread")
+
+    server.reply(Reply(delay=0.3))
+    client = make_client(flushed=False, flush_interval=0.2)
+    client.track(user_id="u", event="First", callback=fatal)
+    server.wait_arrived(1, timeout=5)
+    client.track(user_id="u", event="Second")  # pending while First is in flight
+    client.track(user_id="u", event="Third")
+    wait_until(lambda: bool(delivery_threads), 5, "the fatal callback")
+    delivery_threads[0].join(timeout=5)
+    client.track(user_id="u", event="Fourth")
+    wait_until(lambda: len(server.messages) == 4, 10, "the three later messages")
+    assert [m["event"] for m in server.messages] == ["First", "Second", "Third", "Fourth"]
+    assert client._pipeline.delivery_thread is not delivery_threads[0]
+
+
 def test_aflush_does_not_block_the_event_loop(
     make_client: MakeClient, server: RecordingServer
 ) -> None:
