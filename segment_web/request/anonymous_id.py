@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote
 
 MAX_LENGTH = 200  # characters; analytics.js ids are 36
-_NEEDS_DECODING = re.compile(r'[%"\\\s]')
 # Not an id a browser could have been given: control characters, lone surrogates (a
 # JSON-quoted "\ud800"), and U+FFFD, which stands for bytes that were not UTF-8.
 _UNUSABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
@@ -34,9 +33,22 @@ def read_anonymous_id(raw: str | None) -> str | None:
     """
     if not raw:
         return None
-    classic = raw.startswith("%22") and raw.endswith("%22")
-    if classic and not _NEEDS_DECODING.search(raw, 3, len(raw) - 3):
-        return _usable(raw[3:-3])  # the classic format's common case, without unquote and json
+    if raw.startswith("%22") and raw.endswith("%22"):  # the classic format
+        inner = raw[3:-3]
+        if not inner:  # "%22%22", or "%22" alone
+            return None
+        # Its common case, without unquote, json or a regex: printable ASCII holding nothing
+        # to decode (no %, quote, backslash or space: the only whitespace such text has).
+        if (
+            len(inner) <= MAX_LENGTH
+            and inner.isascii()
+            and inner.isprintable()
+            and "%" not in inner
+            and '"' not in inner
+            and "\\" not in inner
+            and " " not in inner
+        ):
+            return inner
     value = unquote(raw).strip()
     if value.startswith('"'):
         try:

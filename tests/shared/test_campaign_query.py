@@ -57,6 +57,10 @@ HOSTILE = [
     "utm_source=" + "%01" * 100,
     "utm_source=" + "\u20ac" * 100,
     "utm_campaign=spring%20sale&utm_term=shoes&x=1#frag",
+    "xutm_source=a&utm_medium=b",
+    "utm_sources=a&utm_medium=b&utm_term",
+    "utm_source=a=b&UTM_MEDIUM=c&Utm_Term=d&utm_source=",
+    "utm_\u017fource=long-s&utm_medium=x",  # the long s lower-cases to itself, not "s"
 ]
 
 

@@ -44,6 +44,8 @@ def facts(
         "%22" + "x" * 201 + "%22",
         "x" * 201,
         "%22%20%22",  # only white space
+        "%22%22",  # the classic quotes around nothing
+        "%22",  # one quote: as the classic format, its inside is empty
     ],
 )
 def test_an_unusable_cookie_counts_as_absent(raw: str) -> None:
@@ -54,6 +56,9 @@ def test_unicode_and_punctuation_ids_are_kept() -> None:
     assert read_anonymous_id(hostile.UNICODE_ID) == hostile.UNICODE_ID
     assert read_anonymous_id("%22%C3%BCn%C3%AF%22") == "ünï"
     assert read_anonymous_id("x" * 200) == "x" * 200
+    assert read_anonymous_id("%22" + "x" * 200 + "%22") == "x" * 200
+    assert read_anonymous_id("%22 a b %22") == "a b"  # inside the quotes, trimmed
+    assert read_anonymous_id('%22a\\"b%22') == 'a"b'  # a JSON escape inside, decoded
 
 
 def test_a_hostile_cookie_gets_a_new_id_a_new_cookie_and_valid_messages() -> None:
