@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager as ContextManager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -121,16 +120,13 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def activate(handle: RequestAnalytics) -> ContextManager[RequestAnalytics]:
+class activate:  # lower case: used as a function, `with activate(handle):`
     """Make ``handle`` what ``segment_web.current()`` (and so ``segment_web.track()``
     etc.) uses inside the block: a request served by an adapter, or a background job
     run on behalf of one (its handle rebuilt from the job's headers)."""
-    return _Activation(handle)
 
-
-class _Activation:
-    # A plain context manager: this runs on every request, and a generator-based one
-    # costs ~1 µs more to enter and leave.
+    # A plain class used directly: this runs on every request, and a generator-based
+    # context manager (or a function returning one) costs more to enter and leave.
     __slots__ = ("_handle", "_token")
 
     def __init__(self, handle: RequestAnalytics) -> None:
