@@ -1,11 +1,18 @@
-"""The connection batches go on: one kept-alive connection of the client's own, made
-again when the server closed it; through ``requests`` when the environment names a
-proxy, with the same headers and retries (the deadline on both routes: test_deadline)."""
+"""The connection batches go on: one kept-alive connection of the client's own (HTTPS
+verified against the CA bundle requests would use), made again when the server closed
+it; through ``requests`` when the environment names a proxy, with the same headers and
+retries (the deadline on both routes: test_deadline)."""
 
 from __future__ import annotations
 
-import pytest
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+import trustme
+
+from segment_web import DeliveryError
 from segment_web.http_connection import DirectRoute, SessionRoute
 from tests.core.helpers import PROXIED_HOST, PROXY_VARIABLES, MakeClient
 from tests.support.recording_server import RecordingServer, Reply
@@ -100,3 +107,52 @@ def test_through_a_proxy_retry_after_is_honoured(
     assert client.flush(timeout=10) == 1
     # The Retry-After wait does not use up the one retry; the 500 does.
     assert [r.headers.get("X-Retry-Count") for r in server.requests] == [None, "1", "2"]
+
+
+@pytest.fixture
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(authority: trustme.CA) -> Iterator[RecordingServer]:
+    """The recording server over HTTPS, its certificate for 127.0.0.1 from ``authority``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server = RecordingServer(tls=context)
+    yield server
+    server.close()
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_https_batches_share_one_verified_kept_alive_connection(
+    make_client: MakeClient,
+    tls_server: RecordingServer,
+    authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))  # as requests reads it
+    client = make_client(host=tls_server.url)
+    for event in ("A", "B", "C"):
+        client.track(user_id="u", event=event)
+        assert client.flush(timeout=10) == 1
+    assert isinstance(client._transport._route, DirectRoute)
+    assert [r.body["batch"][0]["event"] for r in tls_server.requests] == ["A", "B", "C"]
+    assert len({request.peer for request in tls_server.requests}) == 1
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_https_to_a_server_the_ca_bundle_does_not_trust_fails_and_sends_nothing(
+    make_client: MakeClient, tls_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)  # requests' own bundle (certifi)
+    client = make_client(host=tls_server.url, max_retries=0)
+    client.track(user_id="u", event="A")
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.flush(timeout=10)
+    assert isinstance(client._transport._route, DirectRoute)
+    assert tls_server.requests == []

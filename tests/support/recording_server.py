@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -63,7 +64,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class RecordingServer:
-    def __init__(self) -> None:
+    """``tls``: serve HTTPS with this server-side context (``url`` then says https)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Recorded] = []
         self.arrived = 0  # requests whose body was read, answered yet or not
         self.trickles_ended: list[float] = []  # time.monotonic() when each trickle stopped
@@ -126,6 +129,11 @@ class RecordingServer:
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            # Accepted connections do their TLS handshake before the handler runs; a
+            # failed one ends that connection only.
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
