@@ -47,6 +47,10 @@ class Deliverer:
         self.reporter.delivered(batch, entries, status)
         return None
 
+    def close(self) -> None:
+        """Close the connection to the endpoint (the delivery thread's, at its end)."""
+        self.transport.close()
+
     def reset_after_fork(self) -> None:
         self.abort = threading.Event()
         self.transport.reset_after_fork()

@@ -184,7 +184,8 @@ class Pipeline:
         try:
             while True:
                 item = self._next_batch()
-                if item is None:
+                if item is None:  # shut down (or the client collected): nothing more to send
+                    self.deliverer.close()
                     return
                 first, taken, entries = item
                 error: Exception | None = None

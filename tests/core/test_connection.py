@@ -31,6 +31,16 @@ def test_batches_share_one_kept_alive_connection(
 
 
 @pytest.mark.usefixtures("no_proxy")
+def test_shutdown_closes_the_connection(make_client: MakeClient, server: RecordingServer) -> None:
+    client = make_client()
+    client.track(user_id="u", event="A")
+    assert client.flush(timeout=10) == 1
+    assert server.connections_ended == 0  # kept alive between batches
+    client.shutdown(timeout=10)
+    server.wait_connections_ended(1, timeout=10)
+
+
+@pytest.mark.usefixtures("no_proxy")
 @pytest.mark.parametrize(
     "reply",
     [Reply(hang_up=True), Reply(headers={"Connection": "close"})],

@@ -71,6 +71,7 @@ class RecordingServer:
         self.arrived = 0  # requests whose body was read, answered yet or not
         self.trickles_ended: list[float] = []  # time.monotonic() when each trickle stopped
         self.hung_up = 0  # connections closed by a hang_up reply
+        self.connections_ended = 0  # connections closed, by either side
         self.script: list[Reply] = []
         self.default = Reply()
         self._cond = threading.Condition()
@@ -85,6 +86,12 @@ class RecordingServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def finish(self) -> None:
+                super().finish()
+                with server._cond:
+                    server.connections_ended += 1
+                    server._cond.notify_all()
 
             def do_POST(self) -> None:
                 at = time.monotonic()
@@ -177,6 +184,18 @@ class RecordingServer:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"expected {count} hang-ups, got {self.hung_up}")
+                self._cond.wait(left)
+
+    def wait_connections_ended(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` connections were closed (by the client or the server)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.connections_ended < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} closed connections, got {self.connections_ended}"
+                    )
                 self._cond.wait(left)
 
     def reply(self, *replies: Reply) -> None:
