@@ -50,6 +50,9 @@ class RecordingDeliverer:
         wait_until(lambda: len(self.sizes()) >= count, 10, f"{count} batches")
         return self.sizes()
 
+    def close(self) -> None:
+        pass  # no connection of its own
+
     def reset_after_fork(self) -> None:
         pass
 
