@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from segment_web import ClientClosedError, DeliveryError, MessageDropped, signals
+from segment_web import Analytics, ClientClosedError, DeliveryError, MessageDropped, signals
 from tests.core.helpers import Callbacks, MakeClient, RecordSignal, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
@@ -76,31 +76,36 @@ def test_flush_with_timeout_returns_in_time_against_a_slow_server(
     assert "1 message(s) pending" in caplog.text
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_flush_does_not_hang_when_the_delivery_thread_died(
-    make_client: MakeClient, server: RecordingServer
-) -> None:
-    # A BaseException from a callback ends the delivery thread (only Exception is caught);
-    # the messages queued meanwhile must still go when flush() is called.
-    delivery_threads: list[threading.Thread] = []
+def end_the_delivery_thread(client: Analytics, server: RecordingServer) -> threading.Thread:
+    """Send "First" with a callback that ends the delivery thread (a BaseException: only
+    Exception is caught), queue "Second" and "Third" while it is in flight, and return
+    the thread once it has ended with those two pending."""
+    ended: list[threading.Thread] = []
 
     def fatal(error: Exception | None, batch: object) -> None:
-        delivery_threads.append(threading.current_thread())
+        ended.append(threading.current_thread())
         raise SystemExit("callback ends the thread")
 
     server.reply(Reply(delay=0.3))
-    client = make_client(flushed=False)
     client.track(user_id="u", event="First", callback=fatal)
     server.wait_arrived(1, timeout=5)
     client.track(user_id="u", event="Second")
     client.track(user_id="u", event="Third")
-    wait_until(lambda: bool(delivery_threads), 5, "the fatal callback")
-    delivery_threads[0].join(timeout=5)
-    assert not delivery_threads[0].is_alive()
+    wait_until(lambda: bool(ended), 5, "the fatal callback")
+    ended[0].join(timeout=5)
+    assert not ended[0].is_alive()
+    return ended[0]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_flush_does_not_hang_when_the_delivery_thread_died(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    client = make_client(flushed=False)
+    end_the_delivery_thread(client, server)
     start = time.monotonic()
-    assert (
-        client.flush(timeout=5) == 3
-    )  # "First" was delivered before its callback ended the thread
+    # "First" was delivered before its callback ended the thread
+    assert client.flush(timeout=5) == 3
     assert time.monotonic() - start < 3
     assert [m["event"] for m in server.messages] == ["First", "Second", "Third"]
 
@@ -109,27 +114,15 @@ def test_flush_does_not_hang_when_the_delivery_thread_died(
 def test_a_message_after_the_delivery_thread_died_starts_a_new_one(
     make_client: MakeClient, server: RecordingServer
 ) -> None:
-    # Messages were pending when the thread died: the next one accepted (not one that
-    # would wake the thread by itself: neither the first pending nor a full batch) starts
-    # a new thread, which sends them all at their interval, with no flush() called.
-    delivery_threads: list[threading.Thread] = []
-
-    def fatal(error: Exception | None, batch: object) -> None:
-        delivery_threads.append(threading.current_thread())
-        raise SystemExit("callback ends the thread")
-
-    server.reply(Reply(delay=0.3))
+    # The next message accepted (not one that would wake the thread by itself: neither
+    # the first pending nor a full batch) starts a new thread, which sends all that is
+    # pending at its interval, with no flush() called.
     client = make_client(flushed=False, flush_interval=0.2)
-    client.track(user_id="u", event="First", callback=fatal)
-    server.wait_arrived(1, timeout=5)
-    client.track(user_id="u", event="Second")  # pending while First is in flight
-    client.track(user_id="u", event="Third")
-    wait_until(lambda: bool(delivery_threads), 5, "the fatal callback")
-    delivery_threads[0].join(timeout=5)
+    ended = end_the_delivery_thread(client, server)
     client.track(user_id="u", event="Fourth")
     wait_until(lambda: len(server.messages) == 4, 10, "the three later messages")
     assert [m["event"] for m in server.messages] == ["First", "Second", "Third", "Fourth"]
-    assert client._pipeline.delivery_thread is not delivery_threads[0]
+    assert client._pipeline.delivery_thread is not ended
 
 
 def test_aflush_does_not_block_the_event_loop(

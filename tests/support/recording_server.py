@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -165,38 +165,32 @@ class RecordingServer:
             self.trickles_ended.append(time.monotonic())
             self._cond.notify_all()
 
-    def wait_trickles_ended(self, count: int, timeout: float = 10.0) -> list[float]:
-        """Wait until ``count`` trickled answers stopped (fails on timeout)."""
+    def _wait_count(
+        self, current: Callable[[], int], count: int, timeout: float, what: str
+    ) -> None:
+        """Wait (under the lock) until ``current()`` reaches ``count``; AssertionError
+        saying how many ``what`` there were when ``timeout`` passes first."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while len(self.trickles_ended) < count:
+            while current() < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"a trickle still went on after {timeout}s")
+                    raise AssertionError(f"expected {count} {what}, got {current()} in {timeout}s")
                 self._cond.wait(left)
+
+    def wait_trickles_ended(self, count: int, timeout: float = 10.0) -> list[float]:
+        """Wait until ``count`` trickled answers stopped (fails on timeout)."""
+        self._wait_count(lambda: len(self.trickles_ended), count, timeout, "ended trickles")
+        with self._cond:
             return list(self.trickles_ended)
 
     def wait_hung_up(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` connections were closed by ``hang_up`` replies."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self.hung_up < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {count} hang-ups, got {self.hung_up}")
-                self._cond.wait(left)
+        self._wait_count(lambda: self.hung_up, count, timeout, "hang-ups")
 
     def wait_connections_ended(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` connections were closed (by the client or the server)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self.connections_ended < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} closed connections, got {self.connections_ended}"
-                    )
-                self._cond.wait(left)
+        self._wait_count(lambda: self.connections_ended, count, timeout, "closed connections")
 
     def reply(self, *replies: Reply) -> None:
         """Script the next answers, in order; the default answers after them."""
@@ -221,39 +215,18 @@ class RecordingServer:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Wait until ``count`` messages were accepted; return them (fails on timeout)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.messages) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} messages, got {len(self.messages)} in {timeout}s"
-                    )
-                self._cond.wait(left)
-            return self.messages
+        self._wait_count(lambda: len(self.messages), count, timeout, "messages")
+        return self.messages
 
     def wait_requests(self, count: int, timeout: float = 10.0) -> list[Recorded]:
         """Wait until ``count`` requests arrived, whatever their answer (fails on timeout)."""
-        deadline = time.monotonic() + timeout
+        self._wait_count(lambda: len(self.requests), count, timeout, "requests")
         with self._cond:
-            while len(self.requests) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} requests, got {len(self.requests)} in {timeout}s"
-                    )
-                self._cond.wait(left)
             return list(self.requests)
 
     def wait_arrived(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` requests arrived, even if still held by a delay."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self.arrived < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {count} arrivals, got {self.arrived}")
-                self._cond.wait(left)
+        self._wait_count(lambda: self.arrived, count, timeout, "arrivals")
 
     def release(self) -> None:
         """End every delay now and from now on: a hung server answers again."""
