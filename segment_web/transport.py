@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import gzip
 import http.client
 import ipaddress
 import logging
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from . import gzip_backend
 from .errors import DeliveryError
 from .http_connection import Answer, Route, open_route
 from .version import VERSION
@@ -33,12 +33,6 @@ MAX_RETRY_AFTER_WAITS = 20
 # read when a policy is made, so a test suite may shorten them for the clients it creates.
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 60.0
-
-
-# Measured on 100-message batches of request-tracked events (benchmarks/README.md): level 1
-# compresses 14:1 at ~1.6 µs of the delivery thread per message; the default 6 reaches
-# 16.5:1 for ~5.4 µs. The few hundred bytes saved per request do not pay for that CPU.
-GZIP_LEVEL = 1
 
 
 def batch_endpoint(host: str) -> str:
@@ -137,7 +131,7 @@ class Transport:
         """
         if self._route is None:
             self._route = open_route(self.endpoint, self._headers)
-        data = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if self.gzip_bodies else body
+        data = gzip_backend.compress(body) if self.gzip_bodies else body
         headers = {"Content-Length": str(len(data))}
         if retry:
             headers["X-Retry-Count"] = str(retry)
