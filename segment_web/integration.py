@@ -18,11 +18,12 @@ from .settings import SegmentSettings
 logger = logging.getLogger("segment_web")
 
 
-def log_failure(action: str) -> None:
-    """Log the exception being handled (call it in an ``except Exception:`` block) as an
-    adapter's own failure: the response goes on. The per-request paths use this with a
-    plain ``try``, which costs nothing until something raises."""
-    logger.error("segment_web: %s failed; the response goes on", action, exc_info=True)
+def log_failure(action: str, error: BaseException | None = None) -> None:
+    """Log ``error`` (by default the exception being handled: call it in an ``except
+    Exception:`` block) as an adapter's own failure: the response goes on. The
+    per-request paths use this with a plain ``try``, which costs nothing until something
+    raises."""
+    logger.error("segment_web: %s failed; the response goes on", action, exc_info=error or True)
 
 
 class never_raise:  # lower case: reads as a function, `with never_raise("...")`
@@ -48,11 +49,7 @@ class never_raise:  # lower case: reads as a function, `with never_raise("...")`
     ) -> bool:
         if error is None or not isinstance(error, Exception):
             return False
-        logger.error(
-            "segment_web: %s failed; the response goes on",
-            self.action,
-            exc_info=(kind, error, traceback),  # type: ignore[arg-type]
-        )
+        log_failure(self.action, error)
         return True
 
 

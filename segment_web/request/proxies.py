@@ -21,8 +21,9 @@ class TrustedProxies:
         # Per instance: peers and proxies repeat, and a network lookup is slow.
         self.trusts: Callable[[str], bool] = lru_cache(maxsize=1024)(self._trusts)
         # A returning visitor's request repeats its peer and its forwarding header: the
-        # walk is remembered per pair (the answer depends on nothing else).
-        self._walk_cached = lru_cache(maxsize=1024)(self._walk_header)
+        # walk is remembered per peer, header value and reading of it (the answer
+        # depends on nothing else).
+        self._walk_header = lru_cache(maxsize=1024)(self._walk_header_uncached)
 
     def _trusts(self, address: str) -> bool:
         """Whether ``address`` is a proxy whose forwarding headers are believed."""
@@ -41,21 +42,19 @@ class TrustedProxies:
         header = facts.header
         forwarded_for = header("x-forwarded-for")
         if forwarded_for:
-            return self._walk_cached(peer_ip, forwarded_for, "x-forwarded-for")
+            return self._walk_header(peer_ip, forwarded_for, forwarded_for_hops)
         forwarded = header("forwarded")
         if forwarded:
-            return self._walk_cached(peer_ip, forwarded, "forwarded")
+            return self._walk_header(peer_ip, forwarded, forwarded_hops)
         real_ip = header("x-real-ip")
         if real_ip:
-            return self._walk_cached(peer_ip, real_ip, "x-real-ip")
+            return self._walk_header(peer_ip, real_ip, _one_hop)
         return peer_ip
 
-    def _walk_header(self, peer_ip: str, value: str, name: str) -> str:
-        if name == "x-forwarded-for":
-            return self._walk(peer_ip, value.split(","))
-        if name == "forwarded":
-            return self._walk(peer_ip, forwarded_hops(value))
-        return self._walk(peer_ip, [value])
+    def _walk_header_uncached(
+        self, peer_ip: str, value: str, hops_of: Callable[[str], list[str]]
+    ) -> str:
+        return self._walk(peer_ip, hops_of(value))
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str | None:
         """The peer, or the first untrusted hop of X-Forwarded-For read from the right
@@ -63,7 +62,7 @@ class TrustedProxies:
         peer_ip = _valid_ip(peer)
         if peer_ip is None or not forwarded_for or not self.trusts(peer_ip):
             return peer_ip
-        return self._walk(peer_ip, forwarded_for.split(","))
+        return self._walk_header(peer_ip, forwarded_for, forwarded_for_hops)
 
     def _walk(self, peer_ip: str, hops: list[str]) -> str:
         """Read the hops from the right (the nearest proxy wrote the last one) past
@@ -78,6 +77,16 @@ class TrustedProxies:
             if not self.trusts(hop_ip):
                 return hop_ip
         return best
+
+
+def forwarded_for_hops(header: str) -> list[str]:
+    """The addresses of an ``X-Forwarded-For`` header, in order (each still to be trimmed)."""
+    return header.split(",")
+
+
+def _one_hop(header: str) -> list[str]:
+    """``X-Real-IP``: one address."""
+    return [header]
 
 
 def forwarded_hops(header: str) -> list[str]:
