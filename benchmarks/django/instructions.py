@@ -3,12 +3,13 @@
     .venv/bin/python -m benchmarks.django.instructions [--path /api/cart?...]
 
 Each variant of ``benchmarks.django.split`` (and the bare chain) runs its requests under
-``valgrind --tool=callgrind`` twice, with ``SMALL`` and ``LARGE`` requests after the same
-warm-up; the difference of the two totals over the difference in requests is the
-instructions per request, start-up and warm-up cancelled out. Unlike a timing, the count
-hardly moves when the machine is busy (thread interleaving and garbage collection still
-vary it by about 2 %), so a change of a few per cent can be seen in one run. Needs
-valgrind (Debian's ``valgrind`` package); takes about two minutes.
+``valgrind --tool=callgrind`` twice (``split.run_variant``), with ``SMALL`` and ``LARGE``
+requests after the same warm-up; the difference of the two totals over the difference
+in requests is the instructions per request, start-up and warm-up cancelled out. Unlike
+a timing, the count hardly moves when the machine is busy (thread interleaving and
+garbage collection still vary it by about 2 %), so a change of a few per cent can be
+seen in one run. Needs valgrind (Debian's ``valgrind`` package); takes about two
+minutes.
 """
 
 from __future__ import annotations
@@ -24,26 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks import adapter_bench as bench
-from benchmarks.django.split import VARIANTS
+from benchmarks.django.split import VARIANTS, run_variant
 
 SMALL, LARGE = 200, 1_200  # requests measured, in blocks of bench.BLOCK
-WARMUP = 400
-
-
-def child(options: dict[str, object] | None, requests: int, path: str) -> None:
-    from benchmarks.django import run
-
-    sink = bench.Sink()
-    try:
-        run_block, flush = run.setup(sink, options)
-        variant = "bare" if options is None else "segment"
-        run_block(variant, path, WARMUP, [])
-        flush()
-        for _ in range(requests // bench.BLOCK):
-            run_block(variant, path, bench.BLOCK, [])
-            flush()
-    finally:
-        sink.close()
 
 
 def total_instructions(options: dict[str, object] | None, requests: int, path: str) -> int:
@@ -57,7 +41,7 @@ def total_instructions(options: dict[str, object] | None, requests: int, path: s
             "-m",
             "benchmarks.django.instructions",
             "--child",
-            json.dumps([options, requests, path]),
+            json.dumps([options, path, requests]),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         subprocess.run(command, check=True, capture_output=True, timeout=1800, env=env)
@@ -86,6 +70,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(*json.loads(sys.argv[2]))
+        run_variant(*json.loads(sys.argv[2]))
     else:
         main()

@@ -31,24 +31,29 @@ VARIANTS = {
 }
 
 
-def child(options: dict[str, object] | None) -> None:
+def run_variant(options: dict[str, object] | None, path: str, requests: int) -> tuple[float, float]:
+    """In this process: the app with ``options`` (None: the bare chain), warmed up, then
+    ``requests`` requests to ``path`` in blocks, each followed by a ``flush()``. Returns
+    the process's and the request thread's CPU seconds over the blocks."""
     from benchmarks.django import run
 
     sink = bench.Sink()
     try:
         run_block, flush = run.setup(sink, options)
         variant = "bare" if options is None else "segment"
-        path = bench.ENDPOINTS[0].path
         run_block(variant, path, bench.WARMUP, [])
         flush()
         cpu, own = time.process_time(), time.thread_time()
-        for _ in range(REQUESTS // bench.BLOCK):
+        for _ in range(requests // bench.BLOCK):
             run_block(variant, path, bench.BLOCK, [])
             flush()
-        own = time.thread_time() - own
-        cpu = time.process_time() - cpu
+        return time.process_time() - cpu, time.thread_time() - own
     finally:
         sink.close()
+
+
+def child(options: dict[str, object] | None) -> None:
+    cpu, own = run_variant(options, bench.ENDPOINTS[0].path, REQUESTS)
     print(json.dumps([cpu / REQUESTS * 1e6, own / REQUESTS * 1e6]))
 
 
