@@ -3,16 +3,7 @@ for Django, Flask and ASGI that fill in who and where from each request."""
 
 from __future__ import annotations
 
-from .batch import Batch
-from .client import Analytics
-from .errors import (
-    ClientClosedError,
-    DeliveryError,
-    MessageDropped,
-    PlanViolation,
-    ValidationError,
-)
-from .module_api import (
+from segment_web.api import (
     alias,
     configure,
     current,
@@ -24,9 +15,18 @@ from .module_api import (
     screen,
     track,
 )
-from .request.analytics import RequestAnalytics
-from .shortlived import flush_after
-from .version import VERSION as __version__
+from segment_web.core.client import Analytics
+from segment_web.core.handle import RequestAnalytics
+from segment_web.delivery.batch import Batch
+from segment_web.errors import (
+    ClientClosedError,
+    DeliveryError,
+    MessageDropped,
+    PlanViolation,
+    ValidationError,
+)
+from segment_web.process.flush_after import flush_after
+from segment_web.version import VERSION as __version__
 
 __all__ = [
     "Analytics",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .plan.violation import Violation
+    from segment_web.plan.violation import Violation
 
 
 class ValidationError(ValueError):
@@ -29,7 +29,7 @@ class PlanViolation(ValidationError):
     """
 
     def __init__(self, event: str, violations: Sequence[Violation]) -> None:
-        from .plan.violation import describe
+        from segment_web.plan.violation import describe
 
         super().__init__(violations[0].path, violations[0].rule)
         self.event = event

@@ -24,10 +24,10 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import capture
+from segment_web.core import capture
 
 if TYPE_CHECKING:
-    from .plan import TrackingPlan
+    from segment_web.plan import TrackingPlan
 
 
 class CapturedEvents(list[dict[str, Any]]):
@@ -55,7 +55,7 @@ class CapturedEvents(list[dict[str, Any]]):
         self, plan: TrackingPlan | str | os.PathLike[str], *, allow_unplanned_events: bool = False
     ) -> None:
         """Fail, listing every broken rule, unless each captured message follows ``plan``."""
-        from .plan.testing import assert_messages_follow
+        from segment_web.plan.testing import assert_messages_follow
 
         assert_messages_follow(list(self), plan, allow_unplanned_events=allow_unplanned_events)
 

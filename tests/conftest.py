@@ -18,7 +18,7 @@ def server() -> Iterator[RecordingServer]:
 @pytest.fixture
 def no_default_client() -> Iterator[None]:
     """No module-level default client during the test; the one before comes back after."""
-    from segment_web import module_api
+    from segment_web import api as module_api
 
     saved = module_api._default
     module_api._default = None

@@ -19,7 +19,7 @@ A ticker task asks to wake every millisecond through the whole run and records h
 it woke: the longest lateness is the longest the loop was held by anything. The ticker
 also watches the lifespan shutdown, whose flush of a backlog, during a scripted collector
 outage, must happen off the loop. Finally the per-request cost is split between this
-adapter and the shared request layer it calls (``segment_web.request``).
+adapter and the shared request layer it calls (``segment_web.web``).
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ from starlette.routing import Route
 from benchmarks.asgi.scopes import empty_body, http_scope
 from segment_web import Analytics, __version__
 from segment_web.asgi import SegmentMiddleware
-from segment_web.asgi.facts import request_facts
 from segment_web.asgi.protocol import Message
-from segment_web.integration import Integration
+from segment_web.asgi.scope import request_facts
+from segment_web.web.integration import Integration
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "<!doctype html><title>Home</title><h1>Welcome</h1>" + "<p>text</p>" * 40

@@ -119,8 +119,9 @@ class SegmentWeb:
     ) -> None:
         if variant == "stdlib json":
             sys.modules["orjson"] = None  # type: ignore[assignment]  # as if not installed
-        from segment_web import Analytics, json_backend, signals
+        from segment_web import Analytics, signals
         from segment_web.version import VERSION
+        from segment_web.wire import json_backend
 
         options: dict[str, Any] = {}
         if max_queue_size is not None:

@@ -23,7 +23,7 @@ run in a threadpool, background tasks and tasks the request starts included::
         # or: segment_web.track(event="Signed Up")
 
 Settings: keyword arguments, the same names as the Django and Flask adapters' settings
-(generated from ``segment_web.settings.OPTIONS``). Without ``write_key`` a warning is
+(generated from ``segment_web.web.settings.OPTIONS``). Without ``write_key`` a warning is
 logged and the client runs disabled (calls validate, nothing is sent, the app runs);
 ``shutdown_timeout`` also bounds the flush at lifespan shutdown. ``user_id`` is
 ``fn(scope)``, called once, when the request's first message needs it (often on the
@@ -62,9 +62,9 @@ propagate unchanged.
 
 from __future__ import annotations
 
-from ..settings import with_options_table
-from .lifespan import FlushOnShutdown
-from .middleware import SegmentMiddleware
+from segment_web.asgi.lifespan import FlushOnShutdown
+from segment_web.asgi.middleware import SegmentMiddleware
+from segment_web.web.settings import with_options_table
 
 __doc__ = with_options_table(__doc__, str, user_id="scope['user'].identity if authenticated")
 

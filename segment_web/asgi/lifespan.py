@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from ..client import Analytics
-from ..integration import never_raise
-from ..module_api import default_client
-from .protocol import ASGIApp, Message, Receive, Scope, Send
+from segment_web.api import default_client
+from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
+from segment_web.core.client import Analytics
+from segment_web.web.integration import never_raise
 
 logger = logging.getLogger("segment_web")
 

@@ -7,15 +7,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..client import Analytics
-from ..integration import Integration, log_failure
-from ..options import CLIENT_OPTION_NAMES
-from ..request.analytics import activate
-from ..request.lifecycle import TrackedRequest
-from ..settings import parse_settings
-from .facts import request_facts, route_name, scope_user_id
-from .lifespan import run_lifespan
-from .protocol import ASGIApp, Message, Receive, Scope, Send
+from segment_web.asgi.lifespan import run_lifespan
+from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
+from segment_web.asgi.scope import request_facts, route_name, scope_user_id
+from segment_web.core.client import Analytics
+from segment_web.core.handle import activate
+from segment_web.core.options import CLIENT_OPTION_NAMES
+from segment_web.web.integration import Integration, log_failure
+from segment_web.web.settings import parse_settings
+from segment_web.web.tracked_request import TrackedRequest
 
 logger = logging.getLogger("segment_web")
 

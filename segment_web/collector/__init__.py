@@ -53,10 +53,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .store import EventFilter, EventStore, StoredEvent, default_db_path
+from segment_web.collector.store import EventFilter, EventStore, StoredEvent, default_db_path
 
 if TYPE_CHECKING:
-    from .app import Collector
+    from segment_web.collector.app import Collector
 
 __all__ = ["Collector", "EventFilter", "EventStore", "StoredEvent", "default_db_path"]
 
@@ -65,7 +65,7 @@ def __getattr__(name: str) -> Any:
     # Imported on first use, so the store works without the collector extra and
     # `python -m segment_web.collector` can say which extra to install.
     if name == "Collector":
-        from .app import Collector
+        from segment_web.collector.app import Collector
 
         return Collector
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

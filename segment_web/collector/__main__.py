@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from .extra import missing_extra
+from segment_web.collector.extra import missing_extra
 
 EXIT_USAGE = 2
 
@@ -47,12 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing is not None:
         print(f"error: {missing}", file=sys.stderr)
         return EXIT_USAGE
-    from .app import Collector
+    from segment_web.collector.app import Collector
 
     plan = None
     if args.plan is not None:
         try:
-            from .violations import PlanFlags
+            from segment_web.collector.violations import PlanFlags
 
             plan = PlanFlags(args.plan, allow_unplanned_events=args.allow_unplanned_events)
         except (ImportError, ValueError) as error:  # no [plan] extra; a malformed plan

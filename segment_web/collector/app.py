@@ -12,19 +12,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .extra import require_collector_extra
+from segment_web.collector.extra import require_collector_extra
 
 require_collector_extra()
 
 from uvicorn import Server  # noqa: E402
 
-from .hosts import HostRule  # noqa: E402
-from .server import bind, uvicorn_server  # noqa: E402
-from .store import DEFAULT_LIMIT, EventFilter, EventStore, StoredEvent, default_db_path  # noqa: E402
-from .web import create_app  # noqa: E402
+from segment_web.collector.hosts import HostRule  # noqa: E402
+from segment_web.collector.server import bind, uvicorn_server  # noqa: E402
+from segment_web.collector.store import (  # noqa: E402
+    DEFAULT_LIMIT,
+    EventFilter,
+    EventStore,
+    StoredEvent,
+    default_db_path,
+)
+from segment_web.collector.web import create_app  # noqa: E402
 
 if TYPE_CHECKING:
-    from .violations import PlanFlags
+    from segment_web.collector.violations import PlanFlags
 
 DEFAULT_READ_TIMEOUT = 10.0
 _START_SECONDS = 10.0

@@ -12,7 +12,7 @@ import math
 import zlib
 from typing import Any
 
-from .errors import RequestError
+from segment_web.collector.errors import RequestError
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_MESSAGE_BYTES = 32 * 1024  # Segment: "32 KB per call"

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .intake import message_json
+from segment_web.collector.intake import message_json
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

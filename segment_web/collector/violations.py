@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..plan import TrackingPlan
+from segment_web.plan import TrackingPlan
 
 
 class PlanFlags:

@@ -21,9 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import RequestError
-from .hosts import HostRule
-from .intake import (
+from segment_web.collector.errors import RequestError
+from segment_web.collector.hosts import HostRule
+from segment_web.collector.intake import (
     MAX_BODY_BYTES,
     MESSAGE_TYPES,
     batch_messages,
@@ -32,11 +32,11 @@ from .intake import (
     single_message,
     write_key_from_auth,
 )
-from .page import page_html
-from .store import DEFAULT_LIMIT, EventFilter, EventStore
+from segment_web.collector.page import page_html
+from segment_web.collector.store import DEFAULT_LIMIT, EventFilter, EventStore
 
 if TYPE_CHECKING:
-    from .violations import PlanFlags
+    from segment_web.collector.violations import PlanFlags
 
 logger = logging.getLogger("segment_web.collector")
 

@@ -22,7 +22,7 @@ local server.
 
 Settings (keys of ``SEGMENT``, default in brackets; a bad value keeps its default and
 is reported by the system checks). This table is generated from
-``segment_web.settings.OPTIONS``; ``USER_ID`` is ``fn(request)``, and it and
+``segment_web.web.settings.OPTIONS``; ``USER_ID`` is ``fn(request)``, and it and
 ``ERROR_HANDLER`` may be dotted paths::
 
 <options table>
@@ -72,9 +72,9 @@ management commands and tasks; ``get_integration().client`` is the same client.
 
 from __future__ import annotations
 
-from ..settings import with_options_table
-from .apps import get_integration, reload_integration
-from .middleware import SegmentMiddleware
+from segment_web.django.apps import get_integration, reload_integration
+from segment_web.django.middleware import SegmentMiddleware
+from segment_web.web.settings import with_options_table
 
 __doc__ = with_options_table(
     __doc__,

@@ -11,8 +11,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from ..integration import Integration
-from .conf import SETTING, Issue, build_integration, read_settings
+from segment_web.django.conf import SETTING, Issue, build_integration, read_settings
+from segment_web.web.integration import Integration
 
 LABEL = "segment_web"
 
@@ -28,7 +28,7 @@ class SegmentConfig(AppConfig):  # type: ignore[misc]  # django is untyped here
     issues: list[Issue]
 
     def ready(self) -> None:
-        from .checks import check_segment
+        from segment_web.django.checks import check_segment
 
         self.reload()
         checks.register(check_segment)

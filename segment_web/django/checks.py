@@ -9,9 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from ..uwsgi_threads import FIX, PROBLEM, threads_disabled
-from .apps import app_config
-from .conf import MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
+from segment_web.django.apps import app_config
+from segment_web.django.conf import MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
+from segment_web.process.uwsgi import FIX, PROBLEM, threads_disabled
 
 MIDDLEWARE_PATH = "segment_web.django.SegmentMiddleware"
 MIDDLEWARE_PATHS = (MIDDLEWARE_PATH, "segment_web.django.middleware.SegmentMiddleware")

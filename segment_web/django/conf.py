@@ -15,9 +15,9 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
-from ..integration import Integration
-from ..options import CLIENT_OPTION_NAMES, Problem
-from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
+from segment_web.core.options import CLIENT_OPTION_NAMES, Problem
+from segment_web.web.integration import Integration
+from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 
 SETTING = "SEGMENT"
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"

@@ -15,12 +15,12 @@ from django.http.request import split_domain_port, validate_host
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
-from ..integration import Integration, log_failure, never_raise
-from ..request.analytics import RequestAnalytics, activate
-from ..request.facts import RequestFacts
-from ..request.lifecycle import TrackedRequest
-from ..request.wsgi import environ_headers
-from .apps import app_config
+from segment_web.core.handle import RequestAnalytics, activate
+from segment_web.django.apps import app_config
+from segment_web.web.facts import RequestFacts
+from segment_web.web.integration import Integration, log_failure, never_raise
+from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.wsgi import environ_headers
 
 UserIdOf = Callable[[HttpRequest], Any]
 

@@ -31,7 +31,7 @@ arguments to ``Segment(...)`` / ``init_app(...)`` (snake_case) override them, an
 ``ValueError`` naming every offending key; a missing write key only logs a warning and
 the app runs with a disabled client (calls validate, nothing is sent).
 
-The options (generated from ``segment_web.settings.OPTIONS``; ``SEGMENT_USER_ID`` is a
+The options (generated from ``segment_web.web.settings.OPTIONS``; ``SEGMENT_USER_ID`` is a
 zero-argument callable, called in the request context)::
 
 <options table>
@@ -99,8 +99,8 @@ and a 500 gets no page call). Queued messages are flushed at interpreter exit (a
 
 from __future__ import annotations
 
-from ..settings import with_options_table
-from .extension import Segment, analytics, config_key, integration_of
+from segment_web.flask.extension import Segment, analytics, config_key, integration_of
+from segment_web.web.settings import with_options_table
 
 __doc__ = with_options_table(__doc__, config_key)
 

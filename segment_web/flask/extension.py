@@ -1,7 +1,7 @@
 """The Flask extension: config keys → settings, request → facts, response → auto page.
 
 Everything Segment-specific (context, anonymous id, cookie, auto-page rules) is decided
-by the shared request layer (``segment_web.request``); this module only reads Flask's request
+by the shared request layer (``segment_web.web``); this module only reads Flask's request
 and response into plain values and hooks the three request callbacks.
 """
 
@@ -14,13 +14,13 @@ from typing import Any, cast
 from flask import Flask, Request, Response, current_app, g, has_request_context, request
 from werkzeug.local import LocalProxy
 
-from ..client import Analytics
-from ..integration import Integration, log_failure
-from ..request.analytics import RequestAnalytics, current_request_analytics
-from ..request.facts import RequestFacts
-from ..request.lifecycle import TrackedRequest
-from ..request.wsgi import environ_headers
-from ..settings import OPTION_NAMES, SegmentSettings, parse_settings
+from segment_web.core.client import Analytics
+from segment_web.core.handle import RequestAnalytics, current_request_analytics
+from segment_web.web.facts import RequestFacts
+from segment_web.web.integration import Integration, log_failure
+from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
+from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.wsgi import environ_headers
 
 logger = logging.getLogger("segment_web")
 
@@ -28,7 +28,7 @@ CONFIG_PREFIX = "SEGMENT_"
 # The app's own SEGMENT_* keys (say, analytics.js's write key): not warned about.
 IGNORE_KEYS = "SEGMENT_IGNORE_KEYS"
 EXTENSION_KEY = "segment"  # the app's Analytics client, where users look for it
-INTEGRATION_KEY = "segment_web.integration"  # its settings and request rules too
+INTEGRATION_KEY = "segment_web.web.integration"  # its settings and request rules too
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
 # analytics and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"

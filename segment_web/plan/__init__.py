@@ -23,16 +23,13 @@ Generate one typed function per event::
 
 from __future__ import annotations
 
-from ..processing.step import Drop
-from .schemas import PlanError
-from .step import PLAN_MODES, PlanCheck, PlanMode
-from .tracking_plan import Rule, TrackingPlan
-from .violation import Violation
+from segment_web.plan.modes import PLAN_MODES, PlanMode
+from segment_web.plan.schemas import PlanError
+from segment_web.plan.tracking_plan import Rule, TrackingPlan
+from segment_web.plan.violation import Violation
 
 __all__ = [
     "PLAN_MODES",
-    "Drop",
-    "PlanCheck",
     "PlanError",
     "PlanMode",
     "Rule",

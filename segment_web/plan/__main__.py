@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .generate import generate_module
-from .schemas import PlanError
-from .tracking_plan import TrackingPlan
+from segment_web.plan.generate import generate_module
+from segment_web.plan.schemas import PlanError
+from segment_web.plan.tracking_plan import TrackingPlan
 
 
 def main(argv: list[str] | None = None) -> int:

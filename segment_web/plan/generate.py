@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .pysource import docstring, docstring_text, snake_name, string_literal, unique, wrap
-from .schema_types import Field, TypeBuilder
-from .tracking_plan import Rule, TrackingPlan
+from segment_web.plan.pysource import (
+    docstring,
+    docstring_text,
+    snake_name,
+    string_literal,
+    unique,
+    wrap,
+)
+from segment_web.plan.schema_types import Field, TypeBuilder
+from segment_web.plan.tracking_plan import Rule, TrackingPlan
 
 # The call's own keywords, after the properties: (name, annotation).
 CALL_KEYWORDS = (

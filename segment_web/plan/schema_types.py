@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .pysource import (
+from segment_web.plan.pysource import (
     bracketed,
     docstring,
     docstring_text,

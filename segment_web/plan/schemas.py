@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .violation import Violation
+from segment_web.plan.violation import Violation
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

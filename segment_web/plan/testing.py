@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .tracking_plan import TrackingPlan
-from .violation import describe
+from segment_web.plan.tracking_plan import TrackingPlan
+from segment_web.plan.violation import describe
 
 
 def assert_messages_follow(

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .schemas import PlanError, compile_schema, quick_check, violations_of
-from .violation import Violation
+from segment_web.plan.schemas import PlanError, compile_schema, quick_check, violations_of
+from segment_web.plan.violation import Violation
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

@@ -9,7 +9,7 @@ first. The engine knows nothing of the client: it stores and returns bytes.
 ``store.SpoolStore`` puts it behind the client's message-store interface.
 """
 
-from .records import Position
-from .spool import Orphan, Spool, SpoolFull
+from segment_web.spool.records import Position
+from segment_web.spool.spool import Orphan, Spool, SpoolFull
 
 __all__ = ["Orphan", "Position", "Spool", "SpoolFull"]

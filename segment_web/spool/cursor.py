@@ -6,9 +6,9 @@ import logging
 import os
 from collections.abc import Callable
 
-from . import records
-from .files import segment_path
-from .records import Position, offset_of, position, segment_of
+from segment_web.spool import records
+from segment_web.spool.files import segment_path
+from segment_web.spool.records import Position, offset_of, position, segment_of
 
 logger = logging.getLogger("segment_web")
 

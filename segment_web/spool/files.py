@@ -19,8 +19,8 @@ import secrets
 import struct
 import zlib
 
-from .records import Position
-from .syscalls import pwrite
+from segment_web.spool.records import Position
+from segment_web.spool.syscalls import pwrite
 
 LOCK_SUFFIX = ".lock"
 ACK_SUFFIX = ".ack"

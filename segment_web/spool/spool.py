@@ -9,11 +9,18 @@ import threading
 import zlib
 from collections.abc import Callable
 
-from . import records
-from .cursor import Cursor
-from .files import AckFile, OwnerLock, lock_owners, new_owner, segment_numbers, segment_path
-from .records import Position, offset_of, position, segment_of
-from .writer import SegmentWriter, Syncer
+from segment_web.spool import records
+from segment_web.spool.cursor import Cursor
+from segment_web.spool.files import (
+    AckFile,
+    OwnerLock,
+    lock_owners,
+    new_owner,
+    segment_numbers,
+    segment_path,
+)
+from segment_web.spool.records import Position, offset_of, position, segment_of
+from segment_web.spool.writer import SegmentWriter, Syncer
 
 # records.encode, bound here: append runs once per message, on the caller's thread.
 _pack_header = records.HEADER.pack

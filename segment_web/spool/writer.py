@@ -9,9 +9,9 @@ import os
 import threading
 from collections.abc import Callable
 
-from .files import segment_path
-from .records import Position, position
-from .syscalls import write
+from segment_web.spool.files import segment_path
+from segment_web.spool.records import Position, position
+from segment_web.spool.syscalls import write
 
 logger = logging.getLogger("segment_web")
 

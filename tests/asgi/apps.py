@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 
 import segment_web
 from segment_web.asgi.protocol import Scope
-from segment_web.request.analytics import current_request_analytics
+from segment_web.core.handle import current_request_analytics
 
 PAGE = "<!doctype html><title>t</title><p>hello</p>"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segment_web.asgi.facts import cookie_value, request_facts, route_name, scope_user_id
+from segment_web.asgi.scope import cookie_value, request_facts, route_name, scope_user_id
 from tests.asgi.apps import http_scope
 
 NAME = "ajs_anonymous_id"

@@ -15,7 +15,8 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from segment_web import Analytics, module_api
+from segment_web import Analytics
+from segment_web import api as module_api
 from segment_web.asgi import FlushOnShutdown, SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
 from tests.asgi.apps import http_scope, routes, starlette_app

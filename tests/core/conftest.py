@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from blinker import Signal
 
-from segment_web import Analytics, transport
+from segment_web import Analytics
+from segment_web.delivery import transport
 from tests.core.helpers import PROXY_VARIABLES, MakeClient, SignalRecorder
 from tests.support.recording_server import RecordingServer
 

@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from segment_web import DeliveryError
-from segment_web.http_connection import DirectRoute, SessionRoute
+from segment_web.delivery.routes import DirectRoute, SessionRoute
 from tests.core.helpers import PROXIED_HOST, PROXY_VARIABLES, MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 

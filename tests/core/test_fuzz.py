@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segment_web import Analytics, ValidationError
-from segment_web.message import ALLOWED_FIELDS
+from segment_web.core.message import ALLOWED_FIELDS
 from tests.core.helpers import Callbacks, MakeClient
 from tests.support.recording_server import RecordingServer
 

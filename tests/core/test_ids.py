@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from segment_web.ids import fast_message_id
+from segment_web.wire.ids import fast_message_id
 
 
 def test_message_ids_are_valid_and_unique() -> None:

@@ -20,9 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segment_web import ValidationError, json_backend, serialize
-from segment_web.message import MAX_MESSAGE_BYTES, encode_message
-from segment_web.serialize import MAX_DEPTH
+from segment_web import ValidationError
+from segment_web.core.message import MAX_MESSAGE_BYTES, encode_message
+from segment_web.wire import json_backend, serialize
+from segment_web.wire.serialize import MAX_DEPTH
 from tests.core.helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 

@@ -16,7 +16,7 @@ from tests.support.recording_server import RecordingServer
 def unconfigured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No default client during the test; whatever the test configures is shut down."""
     # the package exports a function named like this module, hence import_module
-    module = importlib.import_module("segment_web.module_api")
+    module = importlib.import_module("segment_web.api")
     monkeypatch.setattr(module, "_default", None)
     yield
     client = segment_web.default_client()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from segment_web.pipeline import Pipeline
-from segment_web.queue import Entry
-from segment_web.reporting import Reporter
+from segment_web.core.pipeline import Pipeline
+from segment_web.delivery.entry import Entry
+from segment_web.delivery.reporting import Reporter
 from segment_web.store import MemoryStore
 from tests.core.helpers import wait_until
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from segment_web import DeliveryError, signals
-from segment_web.transport import RetryPolicy, parse_retry_after
+from segment_web.delivery.transport import RetryPolicy, parse_retry_after
 from tests.core.helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer, Reply
 

@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 from segment_web import Analytics, ValidationError
-from segment_web.serialize import MAX_DEPTH
+from segment_web.wire.serialize import MAX_DEPTH
 from tests.core.helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.support.recording_server import RecordingServer
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.support.recording_server import RecordingServer
 
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient
 
 from segment_web.django import SegmentMiddleware
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.django.helpers import sent
 from tests.support.recording_server import RecordingServer
 

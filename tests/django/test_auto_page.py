@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.test import Client, override_settings
 
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.django.helpers import sent
 from tests.support.recording_server import RecordingServer
 

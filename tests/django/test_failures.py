@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.test.utils import override_settings
 
-from segment_web.integration import Integration
-from segment_web.request.analytics import current_request_analytics
+from segment_web.core.handle import current_request_analytics
+from segment_web.web.integration import Integration
 from tests.django.helpers import sent
 from tests.django.views import PAGE
 from tests.support.recording_server import RecordingServer

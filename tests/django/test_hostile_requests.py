@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.core.management import call_command
 from django.test import Client
 
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.django.helpers import sent
 from tests.shared import hostile
 from tests.support.recording_server import RecordingServer

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from segment_web.integration import Integration
-from segment_web.request.analytics import current_request_analytics
+from segment_web.core.handle import current_request_analytics
+from segment_web.web.integration import Integration
 from tests.django.helpers import sent
 from tests.support.recording_server import RecordingServer
 

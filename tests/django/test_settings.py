@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import override_settings
 
 from segment_web.django import SegmentMiddleware, get_integration, reload_integration
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.django import views
 from tests.django.conftest import MIDDLEWARE
 from tests.django.helpers import sent

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.test import Client, override_settings
 from django.utils.functional import SimpleLazyObject
 
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.django.conftest import MIDDLEWARE
 from tests.django.helpers import sent
 from tests.support.recording_server import RecordingServer

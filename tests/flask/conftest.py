@@ -24,7 +24,7 @@ from flask.typing import ResponseReturnValue
 
 import segment_web
 from segment_web.flask import Segment, analytics, integration_of
-from segment_web.integration import Integration
+from segment_web.web.integration import Integration
 from tests.support.recording_server import RecordingServer
 
 PAGE = "<!doctype html><title>{{ title }}</title><h1>{{ title }}</h1>"

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask, Response, g
 
 import segment_web
+from segment_web.core.handle import current_request_analytics
 from segment_web.flask import Segment, analytics
-from segment_web.request.analytics import current_request_analytics
 from tests.flask.conftest import MakeApp, create_app, delivered, pages
 from tests.support.recording_server import RecordingServer
 

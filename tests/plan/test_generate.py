@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 import segment_web
-from segment_web import module_api
+from segment_web import api as module_api
 from segment_web.plan import TrackingPlan
 from segment_web.plan.generate import generate_module
 from tests.core.helpers import MakeClient

@@ -21,7 +21,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from segment_web.request.analytics import RequestAnalytics
+from segment_web.core.handle import RequestAnalytics
 
 PATH = "/privacy/"
 PAGE = "<!doctype html><title>privacy</title><p>hello</p>"

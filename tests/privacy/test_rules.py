@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from segment_web import Analytics
-from segment_web.request import limits
-from segment_web.request.consent import category_preferences, read_tracking_preferences
-from segment_web.request.context import RequestRules
-from segment_web.request.lifecycle import TrackedRequest
-from segment_web.request.privacy import PrivacyRules, global_privacy_control, mask_ip
-from segment_web.request.proxies import TrustedProxies
-from segment_web.settings import parse_settings
 from segment_web.testing import capture_events
+from segment_web.web import limits
+from segment_web.web.consent import category_preferences, read_tracking_preferences
+from segment_web.web.context import RequestRules
+from segment_web.web.privacy import PrivacyRules, global_privacy_control, mask_ip
+from segment_web.web.proxies import TrustedProxies
+from segment_web.web.settings import parse_settings
+from segment_web.web.tracked_request import TrackedRequest
 from tests.privacy import cookies
 from tests.shared import hostile
 from tests.shared.factories import request_facts

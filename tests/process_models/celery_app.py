@@ -12,7 +12,7 @@ import os
 from celery import Celery
 
 import segment_web
-import segment_web.celery
+import segment_web.jobs.celery
 
 
 def make_app(broker_folder: str) -> Celery:
@@ -28,7 +28,7 @@ def make_app(broker_folder: str) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
     )
-    segment_web.celery.install(app)
+    segment_web.jobs.celery.install(app)
     return app
 
 

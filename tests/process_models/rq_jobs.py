@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import segment_web
-from segment_web.rq import Worker
+from segment_web.jobs.rq import Worker
 
 if "SEGMENT_TEST_HOST" in os.environ:  # the worker
     segment_web.configure(

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 import segment_web
-from segment_web import module_api
-from segment_web.job_identity import handle_from_identity, identity_of_current_request
-from segment_web.request.analytics import RequestAnalytics, activate
+from segment_web import api as module_api
+from segment_web.core.handle import RequestAnalytics, activate
+from segment_web.jobs.identity import handle_from_identity, identity_of_current_request
 from segment_web.testing import CapturedEvents
 
 REQUEST_CONTEXT = {

@@ -13,7 +13,7 @@ import pytest
 from fakeredis import TcpFakeServer
 from redis import Redis
 
-from segment_web.rq import Queue
+from segment_web.jobs.rq import Queue
 from tests.process_models.flask_site import make_site
 from tests.process_models.rq_jobs import record
 from tests.process_models.servers import ChildProcess, free_port

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from segment_web import Analytics
-from segment_web.settings import parse_settings
+from segment_web.web.settings import parse_settings
 from tests.support.recording_server import RecordingServer
 
 CLIENT = "Analytics('k', host={url!r}, flush_at=500, flush_interval=600{extra})"

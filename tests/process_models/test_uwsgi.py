@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from segment_web.uwsgi_threads import FIX, threads_disabled
+from segment_web.process.uwsgi import FIX, threads_disabled
 from tests.process_models.conftest import ServeSite
 from tests.process_models.servers import (
     ChildProcess,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from segment_web.request.facts import RequestFacts
+from segment_web.web.facts import RequestFacts
 
 
 def request_facts(

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segment_web.request import limits
-from segment_web.request.context import campaign_from_query
+from segment_web.web import limits
+from segment_web.web.context import campaign_from_query
 
 _KEYS = {
     "utm_source": "source",

@@ -8,15 +8,15 @@ import uuid
 import pytest
 
 from segment_web import Analytics
-from segment_web.integration import build_client, never_raise
-from segment_web.request.anonymous_id import read_anonymous_id
-from segment_web.request.context import RequestRules, campaign_from_query, preferred_locale
-from segment_web.request.facts import RequestFacts
-from segment_web.request.lifecycle import TrackedRequest
-from segment_web.request.pages import PageRules
-from segment_web.request.proxies import TrustedProxies
-from segment_web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
 from segment_web.testing import capture_events
+from segment_web.web.anonymous_id import read_anonymous_id
+from segment_web.web.context import RequestRules, campaign_from_query, preferred_locale
+from segment_web.web.facts import RequestFacts
+from segment_web.web.integration import build_client, never_raise
+from segment_web.web.pages import PageRules
+from segment_web.web.proxies import TrustedProxies
+from segment_web.web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
+from segment_web.web.tracked_request import TrackedRequest
 from tests.shared.factories import request_facts
 from tests.support.recording_server import RecordingServer
 

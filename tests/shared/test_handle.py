@@ -9,9 +9,9 @@ import threading
 import pytest
 
 import segment_web
-import segment_web.request.analytics
+import segment_web.core.handle
 from segment_web import Analytics, RequestAnalytics
-from segment_web.request.analytics import activate, deep_merge
+from segment_web.core.handle import activate, deep_merge
 from segment_web.testing import capture_events
 
 
@@ -90,7 +90,7 @@ def test_module_level_calls_use_the_active_handle_across_threads_and_tasks(
 
         asyncio.run(task())
     assert [e["userId"] for e in events] == ["u1", "u1", "u1"]
-    assert segment_web.request.analytics.current_request_analytics.get() is None
+    assert segment_web.core.handle.current_request_analytics.get() is None
 
 
 def test_repr_does_not_load_the_user(client: Analytics) -> None:

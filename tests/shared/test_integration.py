@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import segment_web
-from segment_web.integration import Integration
-from segment_web.settings import parse_settings
 from segment_web.testing import capture_events
+from segment_web.web.integration import Integration
+from segment_web.web.settings import parse_settings
 
 pytestmark = pytest.mark.usefixtures("no_default_client")
 

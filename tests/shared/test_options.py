@@ -12,8 +12,8 @@ import segment_web.asgi
 import segment_web.django
 import segment_web.flask
 from segment_web import Analytics
-from segment_web.options import CLIENT_OPTIONS, require_option
-from segment_web.settings import OPTIONS, SegmentSettings, options_markdown, parse_settings
+from segment_web.core.options import CLIENT_OPTIONS, require_option
+from segment_web.web.settings import OPTIONS, SegmentSettings, options_markdown, parse_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -52,7 +52,7 @@ def test_the_readme_table_is_the_registry() -> None:
     assert found is not None
     assert found.group(1) == options_markdown(), (
         "README's options table is out of date: paste "
-        "`python -c 'from segment_web.settings import options_markdown as m; print(m())'`"
+        "`python -c 'from segment_web.web.settings import options_markdown as m; print(m())'`"
     )
 
 

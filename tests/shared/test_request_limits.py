@@ -9,14 +9,14 @@ import uuid
 import pytest
 
 from segment_web import Analytics
-from segment_web.request import limits
-from segment_web.request.anonymous_id import new_anonymous_id, read_anonymous_id
-from segment_web.request.context import RequestRules, preferred_locale
-from segment_web.request.facts import RequestFacts
-from segment_web.request.lifecycle import TrackedRequest
-from segment_web.request.proxies import TrustedProxies
-from segment_web.settings import parse_settings
 from segment_web.testing import capture_events
+from segment_web.web import limits
+from segment_web.web.anonymous_id import new_anonymous_id, read_anonymous_id
+from segment_web.web.context import RequestRules, preferred_locale
+from segment_web.web.facts import RequestFacts
+from segment_web.web.proxies import TrustedProxies
+from segment_web.web.settings import parse_settings
+from segment_web.web.tracked_request import TrackedRequest
 from tests.shared import hostile
 from tests.shared.factories import request_facts
 

@@ -23,8 +23,9 @@ import logging
 import sys
 from typing import Any
 
-from segment_web import Analytics, signals, transport
-from segment_web.spool import store
+from segment_web import Analytics, signals
+from segment_web.delivery import transport
+from segment_web.spool import disk_store as store
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from typing import IO, Any
 
 import pytest
 
-from segment_web import Analytics, transport
+from segment_web import Analytics
+from segment_web.delivery import transport
 from tests.support.recording_server import RecordingServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]

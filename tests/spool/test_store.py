@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from segment_web.spool import Spool
+from segment_web.spool.disk_store import SPOOL_FULL, SpoolStore
 from segment_web.spool.files import segment_path
-from segment_web.spool.store import SPOOL_FULL, SpoolStore
 from segment_web.store import TakenBatch
 
 MakeStore = Callable[..., SpoolStore]

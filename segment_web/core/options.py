@@ -1,0 +1,200 @@
+"""The client's options, in one registry: name, default, value check, documentation.
+
+``Analytics(...)``, the adapters' settings (``segment_web.web.settings``, which adds the
+web options) and the generated documentation all read this table, so an option cannot
+mean one thing to the client and another to an adapter. A job-queue integration that
+needs a client but no cookie or page options uses ``CLIENT_OPTIONS`` alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from segment_web.core.option_rules import (
+    Check,
+    is_bool,
+    is_int,
+    is_optional,
+    is_optional_callable,
+    is_optional_path,
+    is_seconds,
+)
+from segment_web.core.processing.before_send import check_hooks
+from segment_web.delivery.transport import DEFAULT_HOST, batch_endpoint
+from segment_web.plan.modes import PLAN_MODES
+from segment_web.plan.tracking_plan import TrackingPlan
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``check`` returns None or what is wrong ("must be …"); ``normalize``
+    turns an accepted value into the one used (``flush_at`` below 1 becomes 1)."""
+
+    name: str
+    default: Any
+    check: Check
+    doc: str
+    shown_default: str | None = None  # the default as the docs show it, when repr is unclear
+    normalize: Callable[[Any], Any] = _same
+
+    def default_text(self) -> str:
+        return self.shown_default if self.shown_default is not None else repr(self.default)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad option: ``option`` is the snake_case name; ``fatal`` stops start-up."""
+
+    option: str
+    message: str
+    fatal: bool = True
+
+
+def is_write_key(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return None
+    return "must be a non-empty string (your Segment source's write key)"
+
+
+def is_host(value: Any) -> str | None:
+    try:
+        batch_endpoint(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def is_tracking_plan(value: Any) -> str | None:
+    if value is None or isinstance(value, str | os.PathLike | TrackingPlan):
+        return None
+    return "must be a TrackingPlan or the path of a plan file (or None)"
+
+
+def is_one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "must be one of " + ", ".join(map(repr, choices))
+
+    return check
+
+
+def at_least_one(value: int) -> int:
+    return max(1, value)
+
+
+CLIENT_OPTIONS: tuple[Option, ...] = (
+    Option("write_key", None, is_write_key, "your Segment source's write key", "—"),
+    Option("host", DEFAULT_HOST, is_host, "tracking API: region, self-hosted endpoint"),
+    Option(
+        "flush_at",
+        20,
+        is_int(),
+        "messages queued before a batch is sent (1 in development); below 1 becomes 1",
+        normalize=at_least_one,
+    ),
+    Option("flush_interval", 10.0, is_seconds(positive=False), "seconds before a partial batch"),
+    Option("enable", True, is_bool, "False: calls validate, nothing is sent"),
+    Option("error_handler", None, is_optional_callable, "fn(exc) when a batch finally fails"),
+    Option("max_queue_size", 10_000, is_int(minimum=1), "beyond it messages are dropped"),
+    Option("max_retries", 10, is_int(minimum=0), "retries per batch after the first try"),
+    Option("timeout", 15.0, is_seconds(positive=True), "seconds per HTTP request"),
+    Option("gzip", True, is_bool, "compress request bodies"),
+    Option("shutdown_timeout", 5.0, is_seconds(positive=False), "seconds the final flush may take"),
+    Option(
+        "flush_on_signals",
+        True,
+        is_bool,
+        "flush before the process ends by SIGTERM (servers that re-raise it skip atexit)",
+    ),
+    Option(
+        "spool_dir",
+        None,
+        is_optional_path,
+        "durable delivery: accepted messages are written here first; spools of dead "
+        "processes here are taken over",
+    ),
+    Option(
+        "spool_max_bytes",
+        512 * 1024 * 1024,
+        is_int(minimum=1),
+        'beyond it new messages are dropped (reason "spool full")',
+        "512 MiB",
+    ),
+    Option(
+        "spool_fsync_interval",
+        1.0,
+        is_seconds(positive=False),
+        "seconds between fsyncs of the spool (0: every message, slow)",
+    ),
+    Option(
+        "max_batch_size",
+        None,
+        is_optional(is_int(minimum=1)),
+        "under a backlog a batch may carry up to this many messages (at least flush_at)",
+        "flush_at",
+    ),
+    Option(
+        "before_send",
+        None,
+        check_hooks,
+        "fn(message) -> message or None (drop), or a sequence of them, run in order",
+    ),
+    Option(
+        "tracking_plan",
+        None,
+        is_tracking_plan,
+        "a TrackingPlan or a plan file's path: each call is checked against it",
+    ),
+    Option(
+        "plan_mode",
+        "report",
+        is_one_of(PLAN_MODES),
+        "what a plan violation does: 'raise' PlanViolation, 'report' and send, 'drop'",
+    ),
+    Option("allow_unplanned_events", False, is_bool, "events the plan does not list are fine"),
+)
+CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)
+
+
+def require_option(name: str, value: Any, registry: Iterable[Option] = CLIENT_OPTIONS) -> Any:
+    """The value to use for option ``name``; ``ValueError`` naming it when it is wrong."""
+    option = next(o for o in registry if o.name == name)
+    problem = option.check(value)
+    if problem:
+        raise ValueError(f"{name} {problem}, got {value!r}")
+    return option.normalize(value)
+
+
+def parse_options(
+    values: Mapping[str, Any],
+    registry: Iterable[Option],
+    *,
+    name_of: Callable[[str], str] = str,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check snake_case ``values`` against ``registry``: the accepted values (normalised)
+    and one ``Problem`` per unknown name or bad value (that option keeps its default).
+
+    ``name_of`` turns an option name into what the user wrote (``"FLUSH_AT"``,
+    ``"SEGMENT_FLUSH_AT"``), so problems speak the user's language.
+    """
+    options = {option.name: option for option in registry}
+    accepted: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, value in values.items():
+        option = options.get(key)
+        if option is None:
+            known = ", ".join(name_of(name) for name in options)
+            problems.append(Problem(key, f"{name_of(key)} is not a setting; known: {known}"))
+            continue
+        problem = option.check(value)
+        if problem:
+            problems.append(Problem(key, f"{name_of(key)} {problem}, got {value!r}"))
+            continue
+        accepted[key] = option.normalize(value)
+    return accepted, problems

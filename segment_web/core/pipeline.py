@@ -1,0 +1,487 @@
+"""One client's messages from acceptance to report: the owner of the delivery pipeline.
+
+``Pipeline`` owns the message store, the rule of when a batch is due, the delivery
+thread, the accounting ``flush()`` relies on, shutdown and the reset in a forked child,
+all under one lock. A batch is due when
+
+- it is the very first message (sent at once and alone, unless ``flushed`` was set),
+- ``flush_at`` messages are pending, or their bytes fill a request body,
+- ``flush_interval`` passed since the first pending message arrived or the last batch
+  was taken,
+- a ``flush()`` waits for a pending message, or the client is shutting down.
+
+A due batch takes the oldest pending messages: up to ``max_batch_size`` of them (more
+than ``flush_at`` only when a backlog built up) and never more than a request body holds.
+
+Messages are numbered by arrival. ``flush()`` waits until no message numbered up to the
+newest at its call is pending or in a batch in flight, which holds however many batches
+are in flight at once.
+
+The delivery thread holds the pipeline, never the client: a client the application
+drops is collected, and the thread then sends what is left and ends (see ``watch()``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+from segment_web.core import capture
+from segment_web.delivery.entry import Callback, Entry
+from segment_web.errors import ClientClosedError, DeliveryError
+from segment_web.store import MessageStore, TakenBatch, queue_full
+
+if TYPE_CHECKING:
+    from segment_web.delivery.deliverer import Deliverer
+
+logger = logging.getLogger("segment_web")
+
+CAPTURED: Final = "captured"  # accept(): the message went to a test capture, not the store
+_FLUSH_POLL = 0.25  # how often a waiting flush checks that the delivery thread still lives
+OWNER_CHECK = 1.0  # how often an idle delivery thread checks that its client still lives
+
+
+class FlushWaiter:
+    """One ``flush()`` call: waits for the messages numbered up to ``target``."""
+
+    __slots__ = ("done", "error", "target")
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.error: Exception | None = None
+        self.done = threading.Event()
+
+
+class Pipeline:
+    """The delivery pipeline of one client (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        deliverer: Deliverer,
+        *,
+        flush_at: int,
+        max_batch_size: int,
+        flush_interval: float,
+        max_batch_bytes: int,
+        max_queue_size: int,
+        shutdown_timeout: float,
+    ) -> None:
+        self.store = store
+        self.deliverer = deliverer
+        self.flush_at = flush_at
+        self.max_batch_size = max_batch_size
+        self.flush_interval = flush_interval
+        self.max_batch_bytes = max_batch_bytes
+        self.max_queue_size = max_queue_size
+        self.shutdown_timeout = shutdown_timeout
+        self.send_first = True
+        self.closed = False  # shutdown ran: no more messages, no new delivery thread
+        self._owner: Callable[[], object | None] = weakref.ref(self)  # until watch()
+        self._store_closed = False
+        self._reset()
+        if self.store:  # messages from before this client started: deliver them now
+            with self._cond:
+                self._start_thread()
+
+    def _reset(self, condition: threading.Condition | None = None) -> None:
+        self._cond = condition if condition is not None else threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._delivering = False  # self._thread started and not yet ended
+        self._callbacks: dict[int, Callback] = {}  # message number -> its callback
+        self._deadline = 0.0
+        self._flush_target = 0  # messages up to this number are due now
+        self._closing = self.closed  # send everything pending, then end the thread
+        # Messages the store held before this client started have the first numbers.
+        self.enqueued = len(self.store)  # messages ever accepted; the newest one's number
+        self.taken = 0  # messages handed out in batches (or given up at shutdown)
+        self._in_flight: dict[int, int] = {}  # a taken batch's number before its first -> size
+        self._flushes: list[FlushWaiter] = []  # flush() calls that have not returned
+        # Delivered messages no returned flush() has counted yet: a plain count of those
+        # delivered while no flush was waiting (below the target of any later call), and
+        # the batches delivered while some flush was waiting (below some targets only).
+        self._uncounted = 0
+        self._uncounted_batches: list[tuple[int, int]] = []
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    @property
+    def in_flight(self) -> int:
+        """Messages in batches being delivered."""
+        with self._cond:
+            return sum(self._in_flight.values())
+
+    # -- the caller's side -------------------------------------------------------------
+
+    def accept(self, payload: bytes, callback: Callback | None) -> str | None:
+        """Store one encoded message: None when stored, ``CAPTURED`` when a test capture
+        took it instead, else the reason it was refused.
+
+        Raises ``ClientClosedError`` once shut down, checked under the lock so that a call
+        racing ``shutdown()`` can neither slip a message past its drain nor start a
+        delivery thread after its join.
+        """
+        with self._cond:
+            if self.closed:
+                raise ClientClosedError("this Analytics client was shut down; create a new one")
+            if capture.sinks:
+                return self._capture_bound()
+            store = self.store
+            refused = store.append(payload)
+            if refused is not None:
+                return refused
+            self.enqueued += 1
+            if callback is not None:
+                self._callbacks[self.enqueued] = callback
+            count = len(store)
+            if count == 1:
+                self._deadline = time.monotonic() + self.flush_interval
+                self._cond.notify()
+            elif count == self.flush_at or (
+                store.pending_bytes >= self.max_batch_bytes > store.pending_bytes - len(payload) - 1
+            ):
+                self._cond.notify()  # once, as the batch becomes due; it stays due until taken
+            if not self._delivering:  # never started, or ended (see _run)
+                self._start_thread()
+            backlogged = count >= 2 * self.flush_at and count % self.flush_at == 0
+        if backlogged:
+            # A caller that never blocks keeps the GIL: the delivery thread gets it back
+            # only at the interpreter's 5 ms switch, falls behind, and the backlog grows
+            # (memory, then drops). Offering the GIL once a batch while a backlog exists
+            # lets delivery keep pace, at the cost of one call in flush_at waiting briefly.
+            time.sleep(0)
+        return None
+
+    def _capture_bound(self) -> str | None:
+        # A capture stands for the store and its delivery: the bound still applies to
+        # whatever is pending from before the capture began.
+        if len(self.store) >= self.max_queue_size:
+            return queue_full(self.max_queue_size)
+        return CAPTURED
+
+    # -- the delivery thread -----------------------------------------------------------
+
+    def _start_thread(self) -> None:
+        # Under the lock: only one thread is started, and never once shutdown has begun.
+        self._thread = threading.Thread(target=self._run, name="segment_web-delivery", daemon=True)
+        self._delivering = True
+        self._thread.start()
+
+    def is_delivery_thread(self) -> bool:
+        return self._thread is not None and self._thread is threading.current_thread()
+
+    @property
+    def delivery_thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._next_batch()
+                if item is None:  # shut down (or the client collected): nothing more to send
+                    self.deliverer.close()
+                    return
+                first, taken, entries = item
+                error: Exception | None = None
+                try:
+                    error = self.deliverer.deliver(entries)
+                except Exception as unexpected:  # a bug must not kill the thread or lose messages
+                    logger.exception("segment_web: delivery failed unexpectedly")
+                    error = unexpected
+                finally:
+                    self.complete(first, taken, error)
+        finally:
+            # Ended, even by a BaseException from a callback: the next accepted message
+            # starts a new thread. (A flag read on every call, where Thread.is_alive() is
+            # two Python calls.) Only this pipeline's current thread clears it.
+            if self._thread is threading.current_thread():
+                self._delivering = False
+
+    def _next_batch(self) -> tuple[int, TakenBatch, list[Entry]] | None:
+        """Block until a batch is due and take it; None once closing with nothing left."""
+        with self._cond:
+            while True:
+                if self._owner() is None:
+                    self._closing = True  # the client was collected: send the rest, then end
+                # Once shut down, what a durable store kept is for a later process.
+                if self.closed or (self._closing and not self.store):
+                    self._close_store()
+                    return None
+                recovered = self.store.recover()
+                if recovered:  # a spool of a process that died meanwhile: number it now
+                    self.enqueued += recovered
+                wait = self._due_in() if self.store else None
+                if wait is not None and wait <= 0:
+                    return self._take()
+                self._cond.wait(OWNER_CHECK if wait is None else min(wait, OWNER_CHECK))
+
+    def _due_in(self) -> float:
+        if (
+            self.send_first
+            or self._closing
+            or self._flush_target > self.taken
+            or len(self.store) >= self.flush_at
+            or self.store.pending_bytes >= self.max_batch_bytes
+        ):
+            return 0.0
+        return self._deadline - time.monotonic()
+
+    def _take(self) -> tuple[int, TakenBatch, list[Entry]]:
+        limit = self.max_batch_size
+        if self.send_first and not self._closing and self._flush_target <= self.taken:
+            # The very first message goes out at once and alone (as Segment's Node
+            # library does), not with whatever other callers queued before this thread
+            # woke up.
+            limit = 1
+        taken = self.store.take(limit, self.max_batch_bytes)
+        first = self.taken
+        self.taken += len(taken.payloads)
+        self._in_flight[first] = len(taken.payloads)
+        self.send_first = False
+        self._deadline = time.monotonic() + self.flush_interval
+        return first, taken, self._with_callbacks(first, taken.payloads)
+
+    def _with_callbacks(self, first: int, payloads: list[bytes]) -> list[Entry]:
+        if not self._callbacks:
+            return [(payload, None) for payload in payloads]
+        pop = self._callbacks.pop
+        return [(payload, pop(first + n, None)) for n, payload in enumerate(payloads, 1)]
+
+    def complete(self, first: int, taken: TakenBatch | None, error: Exception | None) -> None:
+        """The batch after message number ``first`` was delivered (``error`` None) or has
+        finally failed, and was reported."""
+        with self._cond:
+            # A batch whose retries a shutdown cut short stays in a durable store, for the
+            # next process to deliver; the memory store has nothing to keep it in.
+            if taken is not None and (error is None or not self.deliverer.abort.is_set()):
+                self.store.acknowledge(taken)
+            self._finish(first, self._in_flight.pop(first, 0), error)
+
+    def _finish(self, first: int, count: int, error: Exception | None) -> None:
+        if error is None:
+            if self._flushes:
+                self._uncounted_batches.append((first, count))
+            else:
+                self._uncounted += count
+        lowest_unfinished = min(self._in_flight, default=self.taken)
+        for waiter in self._flushes:
+            if error is not None and first < waiter.target:
+                waiter.error = error
+            if lowest_unfinished >= waiter.target:
+                waiter.done.set()
+
+    # -- flush -------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None) -> tuple[int, Exception | None]:
+        """Wait for every message accepted before this call (see ``Analytics.flush``).
+
+        Returns how many delivered messages this call counts, and the error of a batch
+        that finally failed among those it waited for.
+        """
+        if self.is_delivery_thread():
+            # From a callback or error_handler: the batch being reported is this thread's
+            # own, so waiting for it could never end.
+            raise RuntimeError(
+                "flush() cannot be called from a callback: it runs on the delivery thread"
+            )
+        waiter = self.request_flush()
+        try:
+            self.wait_flush(waiter, timeout)
+        finally:
+            delivered = self.count_delivered(waiter)
+        return delivered, waiter.error
+
+    def request_flush(self) -> FlushWaiter:
+        """Make every message accepted so far due now; ``wait_flush`` waits for them."""
+        with self._cond:
+            waiter = FlushWaiter(self.enqueued)
+            self._flushes.append(waiter)
+            if min(self._in_flight, default=self.taken) >= waiter.target:
+                waiter.done.set()
+            else:
+                self._flush_target = max(self._flush_target, waiter.target)
+                self._cond.notify()
+                if self._thread is None and not self.closed:
+                    # A forked child whose store took over a dead process's spool has
+                    # messages but no thread yet (it is started here, not in the fork hook).
+                    self._start_thread()
+            return waiter
+
+    def wait_flush(self, waiter: FlushWaiter, timeout: float | None) -> bool:
+        """Wait (at most ``timeout`` seconds) for a requested flush; False if time ran out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not waiter.done.is_set():
+            wait = _FLUSH_POLL
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    logger.warning(
+                        "segment_web: flush timed out after %.1fs with %d message(s) pending",
+                        timeout,
+                        self._unfinished_up_to(waiter.target),
+                    )
+                    return False
+                wait = min(wait, left)
+            if waiter.done.wait(wait):
+                break
+            self._revive()
+        return True
+
+    def _unfinished_up_to(self, target: int) -> int:
+        with self._cond:
+            pending = max(target - self.taken, 0)
+            return pending + sum(
+                min(first + count, target) - first
+                for first, count in self._in_flight.items()
+                if first < target
+            )
+
+    def count_delivered(self, waiter: FlushWaiter) -> int:
+        """End a requested flush: how many delivered messages it counts."""
+        # Each delivered message is counted once, by the first flush() to return after its
+        # delivery among those called after it was accepted.
+        with self._cond:
+            self._flushes.remove(waiter)
+            counted, self._uncounted = self._uncounted, 0
+            later: list[tuple[int, int]] = []
+            for first, count in self._uncounted_batches:
+                below = min(max(waiter.target - first, 0), count)
+                counted += below
+                if count > below:
+                    later.append((first + below, count - below))
+            if self._flushes:
+                self._uncounted_batches = later
+            else:  # any later flush() waits for all of them
+                self._uncounted_batches = []
+                self._uncounted = sum(count for _, count in later)
+            return counted
+
+    def _revive(self) -> None:
+        """A flush must not hang on a delivery thread that died: fail its batches, restart it."""
+        with self._cond:
+            thread = self._thread
+            if self.closed or thread is None or thread.is_alive():
+                return
+            error = DeliveryError("the delivery thread died with this batch in flight")
+            for first, count in list(self._in_flight.items()):
+                del self._in_flight[first]
+                self._finish(first, count, error)
+            if self.store:
+                self._start_thread()
+
+    # -- the end -----------------------------------------------------------------------
+
+    def shutdown(self, timeout: float | None, drop_reason: str) -> None:
+        """Flush (at most ``timeout``), then stop: no more messages, the store drained (what
+        it gives up is reported dropped with ``drop_reason``), the thread joined within
+        what is left of ``timeout``."""
+        if self.closed:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.is_delivery_thread():  # from a callback, it would wait for itself
+            self.flush(timeout)  # failures among them were reported, and are not raised
+        with self._cond:
+            if self.closed:
+                return
+            self.closed = self._closing = True
+            self.deliverer.abort.set()  # a batch still retrying gives up now
+            in_flight = sum(self._in_flight.values())
+            given_up: list[Entry] = []
+            if not self._store_closed:
+                pending = len(self.store)
+                given_up = self._with_callbacks(self.taken, self.store.drain())
+                self._callbacks.clear()  # a durable store keeps the rest, without callbacks
+                first, self.taken = self.taken, self.taken + pending
+                self._finish(first, pending, DeliveryError(drop_reason))
+            self._cond.notify_all()
+            thread = self._thread
+        reporter = self.deliverer.reporter
+        reporter.dropped(given_up, drop_reason)
+        if thread is not None and thread is not threading.current_thread():
+            # The thread ends at once unless a request is still out; the whole stop keeps
+            # to ``timeout`` (at exit: shutdown_timeout), with a moment to finish up.
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.1)
+            thread.join(left)
+        with self._cond:
+            if thread is None or not thread.is_alive():
+                self._close_store()
+            elif in_flight:
+                logger.warning(
+                    "segment_web: %d message(s) still in flight at shutdown, not known delivered",
+                    in_flight,
+                )
+        reporter.flush_drop_log()
+
+    def _close_store(self) -> None:
+        if not self._store_closed:
+            self._store_closed = True
+            self.store.close()
+
+    def watch(self, owner: object) -> None:
+        """Send what is pending and end the thread once ``owner`` (the client) is collected.
+
+        Noticed by the delivery thread within ``OWNER_CHECK`` seconds rather than by a
+        callback at collection: the garbage collector runs such callbacks on whatever
+        thread it interrupts, possibly deep in a recursion or holding this very lock.
+        """
+        self._owner = weakref.ref(owner)
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: fresh lock, no thread, an empty store (the parent sends its
+        own messages); a new delivery thread starts with the child's first message."""
+        self.store.reset_after_fork()
+        self.deliverer.reset_after_fork()
+        self._reset(ConditionMadeAtFirstUse(self))
+
+
+class ConditionMadeAtFirstUse(threading.Condition):
+    """A forked child's condition, made when the child first uses it.
+
+    The fork hook runs before gunicorn's gevent worker patches ``threading`` (it patches
+    after forking), so a lock made there is an OS lock; a greenlet that holds one across
+    a switch (starting the delivery "thread" yields) blocks the whole worker when another
+    greenlet waits for it. Made at first use, the condition is of whatever kind
+    ``threading`` gives by then, and it replaces this stand-in on the pipeline. Only the
+    first use goes through the stand-in's own lock, which is held across no switch and so
+    is safe either way.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:  # no lock of the condition's own yet
+        self._pipeline = pipeline
+        self._made_lock = threading.Lock()
+        self._real: threading.Condition | None = None
+
+    def _condition(self) -> threading.Condition:
+        real = self._real
+        if real is None:
+            with self._made_lock:
+                if self._real is None:
+                    self._real = self._pipeline._cond = threading.Condition()
+                real = self._real
+        return real
+
+    def __enter__(self) -> bool:
+        return self._condition().__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._condition().__exit__(kind, error, traceback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._condition().wait(timeout)
+
+    def notify(self, n: int = 1) -> None:
+        self._condition().notify(n)
+
+    def notify_all(self) -> None:
+        self._condition().notify_all()

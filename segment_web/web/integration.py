@@ -1,0 +1,113 @@
+"""What every adapter holds per app, and the one boundary that keeps analytics
+failures out of the user's responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from segment_web.api import adopt_default
+from segment_web.core.client import Analytics
+from segment_web.web.context import RequestRules
+from segment_web.web.facts import RequestFacts
+from segment_web.web.settings import SegmentSettings
+from segment_web.web.tracked_request import TrackedRequest
+
+logger = logging.getLogger("segment_web")
+
+
+def log_failure(action: str, error: BaseException | None = None) -> None:
+    """Log ``error`` (by default the exception being handled: call it in an ``except
+    Exception:`` block) as an adapter's own failure: the response goes on. The
+    per-request paths use this with a plain ``try``, which costs nothing until something
+    raises."""
+    logger.error("segment_web: %s failed; the response goes on", action, exc_info=error or True)
+
+
+class never_raise:  # lower case: reads as a function, `with never_raise("...")`
+    """Log an adapter's own failure once and carry on: analytics never breaks a request.
+
+    For the paths that run once (start-up, shutdown, the async user lookup); the
+    per-request ones use ``try`` and ``log_failure``, which cost nothing until a failure.
+    """
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is None or not isinstance(error, Exception):
+            return False
+        log_failure(self.action, error)
+        return True
+
+
+# The key of a client built without one: ``Analytics`` needs a key, and such a client
+# is disabled (calls validate, nothing is sent), so the key never leaves the process.
+MISSING_WRITE_KEY = "segment-web-missing-write-key"
+
+
+def build_client(settings: SegmentSettings) -> Analytics:
+    """The client ``settings`` describe. Without a write key the site keeps running: the
+    client is built disabled (calls validate, nothing is sent, callbacks fire), and the
+    adapter has already warned that the write key is missing."""
+    options = settings.client_options()
+    if not settings.write_key:
+        options["enable"] = False
+    return Analytics(settings.write_key or MISSING_WRITE_KEY, **options)
+
+
+class Integration:
+    """One app's analytics: settings, client and request rules, built once at start-up.
+
+    ``client`` is ``build_client(settings)`` unless one is given. Building an integration
+    changes nothing global; an adapter that wants ``segment_web.track()`` to work outside
+    requests calls ``adopt_as_default()``.
+    """
+
+    def __init__(self, settings: SegmentSettings, client: Analytics | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else build_client(settings)
+        self.rules = RequestRules(settings)
+
+    def adopt_as_default(self) -> bool:
+        """Make this client the module-level default (what ``segment_web.track()`` uses
+        outside requests: tasks, commands), unless ``segment_web.configure()`` or an
+        earlier app set one that is still open. True if it did."""
+        return adopt_default(self.client)
+
+    def start(
+        self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
+    ) -> TrackedRequest | None:
+        """The request's analytics, or None (logged) if reading the request failed."""
+        try:
+            return TrackedRequest(self.rules, self.client, facts, user_id)
+        except Exception:
+            log_failure("starting the request's analytics")
+            return None
+
+    def finish(
+        self,
+        tracked: TrackedRequest | None,
+        status: int,
+        content_type: str | None,
+        page_name: str | None,
+    ) -> None:
+        """Send the automatic page call if the response earns one."""
+        if tracked is None:
+            return
+        try:
+            tracked.finish(status, content_type, page_name)
+        except Exception:
+            log_failure("the automatic page call")

@@ -1,0 +1,2 @@
+"""How values look on the wire: JSON encoding with exact sizes, the optional fast JSON
+backend, and message ids. Leaf modules: they import nothing else of the package."""
