@@ -6,14 +6,16 @@ handle (a context variable, so it follows threads and ``async`` code of the requ
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from segment_web.core.calls import MessageCalls
 from segment_web.core.client import REQUIRED, Analytics
 from segment_web.core.handle import current_request_analytics
 from segment_web.delivery.entry import Callback
+from segment_web.process.registry import on_fork_in_child
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _default: Analytics | None = None
+
+
+def _new_lock_in_forked_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+on_fork_in_child(_new_lock_in_forked_child)
 
 
 def configure(write_key: str = REQUIRED, **options: Any) -> Analytics:
@@ -57,6 +67,20 @@ def adopt_default(client: Analytics) -> bool:
 def default_client() -> Analytics | None:
     """The client set by ``configure()``, if any."""
     return _default
+
+
+@contextlib.contextmanager
+def default_client_set_to(client: Analytics | None) -> Iterator[Analytics | None]:
+    """Within the ``with`` block, ``client`` (or none) is the module-level default; the
+    one before comes back after. For tests: ``segment_web.testing`` uses it."""
+    global _default
+    with _lock:
+        saved, _default = _default, client
+    try:
+        yield client
+    finally:
+        with _lock:
+            _default = saved
 
 
 def current() -> MessageCalls:

@@ -28,13 +28,11 @@ class PlanViolation(ValidationError):
     ``field`` and ``problem`` are those of the first.
     """
 
-    def __init__(self, event: str, violations: Sequence[Violation]) -> None:
-        from segment_web.plan.violation import describe
-
+    def __init__(self, event: str, violations: Sequence[Violation], description: str) -> None:
         super().__init__(violations[0].path, violations[0].rule)
         self.event = event
         self.violations = tuple(violations)
-        self.args = (describe(event, self.violations),)
+        self.args = (description,)
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -15,6 +15,10 @@ validated the same way, refused (and reported dropped) when the queue is full, a
 its wire form. It differs from production only after that point: nothing goes over
 HTTP (so no ``batch_sent``), and the message counts as delivered at once, so its
 callback has run, on the calling thread, before the call returns.
+
+``default_client_set_to(client)`` (a context manager) sets the module-level default
+client (``segment_web.track()`` outside requests) for a block, ``None`` for none, and
+puts the earlier one back after.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from segment_web.api import default_client_set_to
 from segment_web.core import capture
 
 if TYPE_CHECKING:
     from segment_web.plan import TrackingPlan
+
+__all__ = ["CapturedEvents", "capture_events", "default_client_set_to"]
 
 
 class CapturedEvents(list[dict[str, Any]]):

@@ -18,9 +18,7 @@ def server() -> Iterator[RecordingServer]:
 @pytest.fixture
 def no_default_client() -> Iterator[None]:
     """No module-level default client during the test; the one before comes back after."""
-    from segment_web import api as module_api
+    from segment_web.testing import default_client_set_to
 
-    saved = module_api._default
-    module_api._default = None
-    yield
-    module_api._default = saved
+    with default_client_set_to(None):
+        yield

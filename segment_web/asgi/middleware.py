@@ -13,6 +13,7 @@ from segment_web.asgi.scope import request_facts, route_name, scope_user_id
 from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
+from segment_web.process.sigterm import install_pending
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -78,6 +79,7 @@ class SegmentMiddleware:
             else:  # websocket and any future scope type: not ours, untouched
                 await self.app(scope, receive, send)
             return
+        install_pending()  # a SIGTERM handler a client off the main thread could not install
         tracked = self._start(scope)
         if tracked is None:
             await self.app(scope, receive, send)

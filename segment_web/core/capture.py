@@ -8,9 +8,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from segment_web.process.registry import on_fork_in_child
+
 Sink = Callable[[object, dict[str, Any]], None]
 
 _lock = threading.Lock()
+
+
+def _new_lock_in_forked_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+on_fork_in_child(_new_lock_in_forked_child)
 sinks: tuple[Sink, ...] = ()  # a tuple, so the hot path reads it without a lock
 
 

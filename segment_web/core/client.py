@@ -25,10 +25,7 @@ from segment_web.delivery.reporting import Reporter
 from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
 from segment_web.plan.modes import PlanMode
-from segment_web.process import multiprocessing_exit  # noqa: F401 (arms the flush in child processes)
-from segment_web.process import registry as lifecycle
-from segment_web.process.sigterm import install_signal_flush
-from segment_web.process.uwsgi import warn_if_threads_disabled
+from segment_web.process import registry
 from segment_web.store import MemoryStore, MessageStore
 
 if TYPE_CHECKING:
@@ -164,11 +161,8 @@ class Analytics(MessageCalls):
             max_queue_size=max_queue_size,
             shutdown_timeout=self.shutdown_timeout,
         )
-        lifecycle.register(self, self._pipeline)
         self.flush_on_signals: bool = require_option("flush_on_signals", flush_on_signals)
-        if flush_on_signals:
-            install_signal_flush()
-        warn_if_threads_disabled()
+        registry.register(self, self._pipeline, flush_on_signals=self.flush_on_signals)
 
     def __repr__(self) -> str:
         return f"<Analytics {self.endpoint} queued={len(self._pipeline)}>"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from segment_web.core.message import format_timestamp
 from segment_web.delivery.batch import Batch
 from segment_web.delivery.entry import Entry
 from segment_web.delivery.reporting import Reporter
 from segment_web.delivery.transport import RetryPolicy, Transport
 from segment_web.errors import DeliveryError
+from segment_web.wire.timestamps import format_timestamp
 
 
 class Deliverer:

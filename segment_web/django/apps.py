@@ -11,17 +11,21 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from segment_web.django.conf import SETTING, Issue, build_integration, read_settings
+from segment_web.django.conf import (
+    APP_LABEL,
+    SETTING,
+    Issue,
+    build_integration,
+    read_settings,
+)
 from segment_web.web.integration import Integration
-
-LABEL = "segment_web"
 
 
 class SegmentConfig(AppConfig):  # type: ignore[misc]  # django is untyped here
     """``INSTALLED_APPS += ["segment_web.django"]``; holds the process's integration."""
 
     name = "segment_web.django"
-    label = LABEL
+    label = APP_LABEL
     verbose_name = "Segment analytics"
 
     integration: Integration
@@ -57,7 +61,7 @@ class SegmentConfig(AppConfig):  # type: ignore[misc]  # django is untyped here
 def app_config() -> SegmentConfig:
     """The installed app, or ``ImproperlyConfigured`` saying how to install it."""
     try:
-        config = apps.get_app_config(LABEL)
+        config = apps.get_app_config(APP_LABEL)
     except LookupError:
         raise ImproperlyConfigured(
             'The segment_web Django app is not installed: add "segment_web.django" '

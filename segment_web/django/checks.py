@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from segment_web.django.apps import app_config
-from segment_web.django.conf import MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
+from segment_web.django.conf import APP_LABEL, MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
 from segment_web.process.uwsgi import FIX, PROBLEM, threads_disabled
 
 MIDDLEWARE_PATH = "segment_web.django.SegmentMiddleware"
@@ -19,7 +19,7 @@ AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
 def check_segment(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
-    config = app_config()
+    config = apps.get_app_config(APP_LABEL)  # registered by that app, so installed
     if app_configs is not None and config not in app_configs:
         return []
     found: list[Any] = []

@@ -20,6 +20,7 @@ from segment_web.web.integration import Integration
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 
 SETTING = "SEGMENT"
+APP_LABEL = "segment_web"  # the Django app label of segment_web.django
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
 # Options that may be given as a dotted path to a callable, imported at start-up.
 IMPORTABLE = ("user_id", "error_handler", "consent", "before_send")

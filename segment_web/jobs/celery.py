@@ -36,7 +36,7 @@ from segment_web.jobs.identity import (
     handle_from_identity,
     identity_of_current_request,
 )
-from segment_web.process.sigterm import flush_live_clients
+from segment_web.process.registry import flush_live_clients
 
 __all__ = ["DEFAULT_CONTEXT_KEYS", "install"]
 

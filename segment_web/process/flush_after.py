@@ -25,11 +25,16 @@ handler's own result or exception is what the caller sees.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from segment_web.core.client import Analytics
-from segment_web.process.sigterm import flush_live_clients, flush_quietly
+from segment_web.process.registry import flush_live_clients
+
+if TYPE_CHECKING:
+    from segment_web.core.client import Analytics
+
+logger = logging.getLogger("segment_web")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +54,10 @@ class FlushAfter(contextlib.ContextDecorator):
             flush_live_clients(self.timeout)
         else:
             timeout = self.client.shutdown_timeout if self.timeout is None else self.timeout
-            flush_quietly(self.client, timeout)
+            try:
+                self.client.flush(timeout=timeout)
+            except Exception as error:  # the handler's own result is what counts
+                logger.error("segment_web: flush failed: %s", error)
 
 
 @overload

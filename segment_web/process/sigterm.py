@@ -4,8 +4,8 @@ Servers end their processes in different ways after a graceful shutdown: some re
 normally (``atexit`` runs), but uvicorn restores the handler it found and re-raises
 SIGTERM, so the process dies by the signal and ``atexit`` never runs. A client created
 with ``flush_on_signals=True`` (the default) installs, once per process and only from
-the main thread, a SIGTERM handler that flushes every live client (bounded by their
-``shutdown_timeout``) and then hands the signal on unchanged:
+the main thread, a SIGTERM handler that flushes every live client created with that
+option (bounded by their ``shutdown_timeout``) and then hands the signal on unchanged:
 
 - to the handler that was there before (a server's own graceful shutdown), or
 - to the default action: the handler is restored and the signal raised again, so the
@@ -15,6 +15,10 @@ An ignored SIGTERM stays ignored; under uWSGI, which owns its signals and runs
 ``atexit`` in its workers, nothing is installed. Under gevent or eventlet
 monkey-patching nothing blocks inside the handler (those servers end through
 ``atexit``, which flushes).
+
+A client created off the main thread (lazily, in a request thread) cannot install the
+handler: a warning names the fix, and the handler is installed at the first chance on
+the main thread (the ASGI adapter offers one with every request).
 """
 
 from __future__ import annotations
@@ -25,49 +29,45 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
-
-from segment_web.process import registry as lifecycle
-
-if TYPE_CHECKING:
-    from segment_web.core.client import Analytics
+from typing import Any
 
 logger = logging.getLogger("segment_web")
+
+Flush = Callable[[], None]
+Timeout = Callable[[], float]
 
 _install_lock = threading.Lock()
 _our_handlers: list[Callable[[int, FrameType | None], None]] = []
 _flushing = threading.Event()
+# Set when a client asked for the handler from a thread other than the main one: the
+# next call of ``install_pending()`` on the main thread installs it.
+_pending: tuple[Flush, Timeout] | None = None
+_warned_off_main_thread = False
+
+OFF_MAIN_THREAD = (
+    "segment_web: the client was created outside the main thread, where no signal "
+    "handler can be installed, so queued events are not flushed if SIGTERM ends the "
+    "process. Create the client at start-up (at import of your app module, or in the "
+    "ASGI lifespan), or let the Django/Flask/ASGI integration create it"
+)
 
 
-def flush_live_clients(timeout: float | None = None) -> None:
-    """Flush every live client, all within ``timeout`` (default: the longest
-    ``shutdown_timeout`` among them); never raises, a failure is logged."""
-    if timeout is None:
-        timeout = lifecycle.longest_shutdown_timeout()
-    try:
-        lifecycle.flush_all_clients(timeout)
-    except Exception as error:
-        logger.error("segment_web: flush failed: %s", error)
-
-
-def flush_quietly(client: Analytics, timeout: float) -> None:
-    """``client.flush(timeout)``, logging instead of raising: a process that is ending,
-    or a handler that already has its own result, must not fail on analytics."""
-    try:
-        client.flush(timeout=timeout)
-    except Exception as error:
-        logger.error("segment_web: flush failed: %s", error)
-
-
-def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
-    """Install the flushing handler for ``signum`` unless it is there already.
+def install_signal_flush(flush: Flush, timeout: Timeout, signum: int = signal.SIGTERM) -> bool:
+    """Install a handler for ``signum`` that calls ``flush`` (bounded by ``timeout()``
+    seconds, plus one) and then hands the signal on, unless one is there already.
 
     Returns True when the handler is in place. Only the main thread may install
-    handlers; from another thread, or when the signal is ignored, nothing happens.
+    handlers: from another thread the handler is left pending for ``install_pending()``
+    and a warning names the fix; when the signal is ignored nothing happens.
     """
+    global _pending, _warned_off_main_thread
     if threading.current_thread() is not threading.main_thread():
-        logger.debug("segment_web: not in the main thread; no flush on signal %d", signum)
+        _pending = (flush, timeout)
+        if not _warned_off_main_thread and "uwsgi" not in sys.modules:
+            _warned_off_main_thread = True
+            logger.warning(OFF_MAIN_THREAD)
         return False
+    _pending = None
     if "uwsgi" in sys.modules:
         # uWSGI drives its processes with its own C signal handlers (SIGTERM reloads a
         # worker) and runs atexit when a worker ends: a Python handler would only get
@@ -79,7 +79,7 @@ def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
             return True
         if previous is signal.SIG_IGN:
             return False
-        handler = _flush_then(previous)
+        handler = _flush_then(previous, flush, timeout)
         try:
             signal.signal(signum, handler)
         except (ValueError, OSError) as error:  # e.g. an embedded interpreter
@@ -89,14 +89,25 @@ def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
         return True
 
 
-def _flush_then(previous: Any) -> Callable[[int, FrameType | None], None]:
+def install_pending() -> None:
+    """Install the handler a client asked for off the main thread, if this is the main
+    thread (an ASGI server's event loop runs there: the ASGI adapter calls this as each
+    request starts, a cheap check once done)."""
+    pending = _pending
+    if pending is not None and threading.current_thread() is threading.main_thread():
+        install_signal_flush(*pending)
+
+
+def _flush_then(
+    previous: Any, flush: Flush, timeout: Timeout
+) -> Callable[[int, FrameType | None], None]:
     # One handler per replaced handler: a server that saved one of ours and restores it
     # later (uvicorn) gets back the handler that chains to what *it* replaced.
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if not _flushing.is_set() and not _threads_are_green():
             _flushing.set()
             try:
-                _flush_off_the_main_thread()
+                _flush_off_the_main_thread(flush, timeout())
             finally:
                 _flushing.clear()
         if callable(previous):
@@ -109,12 +120,11 @@ def _flush_then(previous: Any) -> Callable[[int, FrameType | None], None]:
     return on_signal
 
 
-def _flush_off_the_main_thread() -> None:
+def _flush_off_the_main_thread(flush: Flush, timeout: float) -> None:
     # The signal may interrupt the main thread while it holds a client's queue lock (in
     # the middle of a track() call); flushing from a helper thread with a bounded join
     # turns that case into a logged timeout instead of a deadlock.
-    timeout = lifecycle.longest_shutdown_timeout()
-    worker = threading.Thread(target=flush_live_clients, name="segment-web-sigterm-flush")
+    worker = threading.Thread(target=flush, name="segment-web-sigterm-flush")
     worker.daemon = True
     worker.start()
     worker.join(timeout + 1.0)

@@ -11,9 +11,13 @@ An adapter (``segment_web.django``, ``flask``, ``asgi``) only turns its request 
     privacy.py       what a request may reveal (context.ip today)
     pages.py         context.page and the automatic page decision
     context.py       RequestRules: facts → the Segment context of the request's messages
-    analytics.py     RequestAnalytics (the handle), activate(), the context variable
-    lifecycle.py     TrackedRequest: one request from start (handle) to finish (cookie, page)
+    tracked_request.py  TrackedRequest: one request from start (handle) to finish
+                     (cookie, page)
+    integration.py   the per-app holder, and the boundary that keeps failures out of
+                     responses
+    settings.py      the adapters' settings: the client's options plus the web options
 
-The settings these read live in ``segment_web.web.settings``; the per-app holder and the
-boundary that keeps failures out of responses in ``segment_web.web.integration``.
+The per-request handle itself (``RequestAnalytics``, ``activate()``, the context
+variable) is ``segment_web.core.handle``: the module-level calls use it outside any
+framework.
 """

@@ -170,3 +170,69 @@ def test_a_server_that_restores_the_handler_it_saved_still_ends_by_the_signal(
     assert done.returncode == -signal.SIGTERM, done.stderr
     assert done.stdout.splitlines() == [f"graceful shutdown [{int(signal.SIGTERM)}]"]
     assert [m["event"] for m in server] == ["During Serving", "During Shutdown"]
+
+
+def test_a_client_that_opted_out_is_not_flushed_by_another_clients_handler(
+    server: RecordingServer,
+) -> None:
+    done = run(
+        """
+        flushed = CLIENT
+        opted_out = Analytics('k', host=flushed.host, flush_at=500, flush_interval=600,
+                              flush_on_signals=False)
+        for client, event in ((flushed, "Flushed"), (opted_out, "Opted Out")):
+            client.flushed = True
+            client.track(user_id="u", event=event)
+        os.kill(os.getpid(), signal.SIGTERM)
+        """,
+        server,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    # The process is gone: what arrived is all that ever will.
+    assert [m["event"] for m in server] == ["Flushed"]
+
+
+def test_a_client_made_off_the_main_thread_warns_and_asgi_installs_its_handler(
+    server: RecordingServer,
+) -> None:
+    done = run(
+        """
+        import asyncio, logging
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        from segment_web.asgi import SegmentMiddleware
+
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        made = []
+        worker = threading.Thread(target=lambda: made.append(
+            SegmentMiddleware(app, write_key="k", host=HOST, flush_at=500,
+                              flush_interval=600, auto_page=False)))
+        worker.start()
+        worker.join()
+        middleware = made[0]
+        middleware.client.flushed = True
+        print(getattr(signal.getsignal(signal.SIGTERM), "name", "installed"), flush=True)
+
+        async def one_request():
+            scope = {"type": "http", "method": "GET", "path": "/", "headers": [],
+                     "query_string": b"", "client": ("127.0.0.1", 1), "scheme": "http",
+                     "server": ("127.0.0.1", 80), "http_version": "1.1", "root_path": ""}
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+            async def send(message):
+                pass
+            await middleware(scope, receive, send)
+
+        asyncio.run(one_request())
+        print(getattr(signal.getsignal(signal.SIGTERM), "name", "installed"), flush=True)
+        middleware.client.track(user_id="u", event="Queued")
+        os.kill(os.getpid(), signal.SIGTERM)
+        """.replace("HOST", repr(server.url)),
+        server,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert done.stdout.split() == ["SIG_DFL", "installed"]
+    assert "created outside the main thread" in done.stderr
+    assert [m["event"] for m in server] == ["Queued"]

@@ -93,7 +93,7 @@ class PlanCheck:
             return message
         event = violations[0].event
         if self.mode == "raise":
-            raise PlanViolation(event, violations)
+            raise PlanViolation(event, violations, describe(event, violations))
         self._report(message, event, violations)
         return Drop(DROP_REASON) if self.mode == "drop" else message
 
