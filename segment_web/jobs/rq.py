@@ -55,6 +55,14 @@ class Queue(rq.Queue):
 
 
 class _IdentityMixin:
+    # True in a work horse: RQ's documented entry point of the forked horse,
+    # main_work_horse(), runs the job and then leaves through os._exit(), skipping atexit.
+    _segment_in_work_horse = False
+
+    def main_work_horse(self, job: rq.job.Job, queue: rq.Queue) -> None:
+        self._segment_in_work_horse = True
+        super().main_work_horse(job, queue)  # type: ignore[misc]
+
     def perform_job(self, job: rq.job.Job, *args: Any, **kwargs: Any) -> bool:
         handle = handle_from_identity((job.meta or {}).get(HEADER))
         try:
@@ -62,7 +70,7 @@ class _IdentityMixin:
                 done: bool = super().perform_job(job, *args, **kwargs)  # type: ignore[misc]
                 return done
         finally:
-            if getattr(self, "_is_horse", False):
+            if self._segment_in_work_horse:
                 flush_live_clients()  # the horse ends with os._exit() right after this
 
 

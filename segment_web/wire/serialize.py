@@ -93,16 +93,19 @@ def _make_encode() -> Callable[[Any], str]:
     if make is None:  # no C accelerator (PyPy): the documented path
         return _encoder.encode
     try:
+        # c_make_encoder's arguments are positional: (markers, default, encoder, indent,
+        # key_separator, item_separator, sort_keys, skipkeys, allow_nan), the order in
+        # which JSONEncoder.iterencode passes them (CPython 3.10-3.13).
         c_encoder = make(
             None,  # markers: no circular-reference bookkeeping, as check_circular=False
-            _to_json_value,
-            json.encoder.encode_basestring,
-            None,
+            _to_json_value,  # default
+            json.encoder.encode_basestring,  # encoder: ensure_ascii=False
+            None,  # indent
             _encoder.key_separator,
             _encoder.item_separator,
-            False,
-            False,
-            False,
+            False,  # sort_keys
+            False,  # skipkeys
+            False,  # allow_nan
         )
         probe = {"a": [1.5, None, "é", 10**20]}
         if "".join(c_encoder(probe, 0)) != _encoder.encode(probe):

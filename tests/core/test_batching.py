@@ -21,8 +21,9 @@ def test_first_message_is_sent_at_once(make_client: MakeClient, server: Recordin
     server.wait_for(1, timeout=5)
     assert client.flushed is True
     client.track(user_id="u", event="Second")
-    time.sleep(0.2)
-    assert sizes(server) == [1]  # the second waits for flush_at or the interval
+    assert client.queued == 1  # the second waits for flush_at or the interval
+    assert client.flush(timeout=10) == 2
+    assert sizes(server) == [1, 1]
 
 
 def test_flushed_true_gives_full_batches_then_the_rest_on_flush(
@@ -32,7 +33,7 @@ def test_flushed_true_gives_full_batches_then_the_rest_on_flush(
     for n in range(12):
         client.track(user_id="u", event=f"E{n}")
     server.wait_for(10, timeout=5)
-    time.sleep(0.1)
+    assert client.queued == 2  # left for flush() or the interval, not sent
     assert sizes(server) == [5, 5]
     assert client.flush(timeout=10) == 12  # every message delivered since the client started
     assert sizes(server) == [5, 5, 2]
@@ -46,7 +47,7 @@ def test_without_flushed_the_first_message_goes_alone(
     for n in range(12):
         client.track(user_id="u", event=f"E{n}")
     server.wait_for(11, timeout=5)
-    time.sleep(0.1)
+    assert client.queued == 1  # left for flush() or the interval, not sent
     assert sizes(server) == [1, 5, 5]
     assert client.flush(timeout=10) == 12  # every message delivered since the client started
     assert sizes(server) == [1, 5, 5, 1]

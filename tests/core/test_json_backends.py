@@ -264,3 +264,36 @@ def test_stored_payloads_are_no_larger_than_their_json() -> None:
         tracemalloc.stop()
     assert len(kept) == 2000
     assert grown < 2000 * (size + 200)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=5), children, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_the_reused_c_encoder_gives_what_the_documented_encoder_gives(value: Any) -> None:
+    """The standard-library path reuses json's C encoder (an undocumented name, probed at
+    import): for any value it must give JSONEncoder.encode's text, and the module's
+    fallback, the documented JSONEncoder.encode itself, must be what it is compared with."""
+    fast = serialize._make_encode()
+    assert fast is not serialize._encoder.encode, "the C encoder is available on CPython"
+    try:
+        expected = serialize._encoder.encode(value)
+    except (TypeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            fast(value)
+    else:
+        assert fast(value) == expected
+
+
+def test_without_the_c_encoder_the_documented_encoder_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert serialize._make_encode() == serialize._encoder.encode
