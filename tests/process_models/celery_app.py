@@ -22,6 +22,8 @@ def make_app(broker_folder: str) -> Celery:
         broker_transport_options={
             "data_folder_in": broker_folder,
             "data_folder_out": broker_folder,
+            # kombu's default is ./control in the working directory (the repository)
+            "control_folder": os.path.join(broker_folder, "control"),
             "store_processed": False,
             "polling_interval": 0.05,
         },
