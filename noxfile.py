@@ -35,6 +35,9 @@ PRINT_FLOOR_VERSIONS = (
 nox.options.error_on_missing_interpreters = False
 nox.options.download_python = "never"  # only the interpreters installed here
 nox.options.reuse_venv = "yes"
+# `make matrix` (nox with no -s) runs the version matrix and the package check; the
+# tiers are for `nox -s unit` and the like.
+nox.options.sessions = ["tests", "oldest", "package"]
 
 
 def use_constraints(session: nox.Session, constraints: Path) -> None:
@@ -55,6 +58,54 @@ def install_and_test(session: nox.Session, constraints: Path) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite with the newest pinned dependencies."""
     install_and_test(session, NEWEST)
+
+
+# Test tiers, fastest first, for a contributor's edit-test loop; `make test` runs them all.
+TIERS = {
+    "unit": [
+        "tests/core",
+        "tests/web",
+        "tests/shared",
+        "tests/spool",
+        "tests/plan",
+        "tests/process",
+        "tests/test_smoke.py",
+    ],
+    "adapters": ["tests/django", "tests/flask", "tests/asgi", "tests/privacy", "tests/examples"],
+    "process-models": ["tests/process_models"],
+    "browser": ["tests/collector"],
+}
+
+
+def run_tier(session: nox.Session, tier: str) -> None:
+    use_constraints(session, NEWEST)
+    session.install("-e", ".[dev]")
+    paths = [path for path in TIERS[tier] if (ROOT / path).exists()]
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session(python=PACKAGE_PYTHON)
+def unit(session: nox.Session) -> None:
+    """The core, request layer, spool and plan tests: no server, no browser (about a minute)."""
+    run_tier(session, "unit")
+
+
+@nox.session(python=PACKAGE_PYTHON)
+def adapters(session: nox.Session) -> None:
+    """Django, Flask and ASGI through their test clients, and the shared adapter suite."""
+    run_tier(session, "adapters")
+
+
+@nox.session(name="process-models", python=PACKAGE_PYTHON)
+def process_models(session: nox.Session) -> None:
+    """Real servers and workers: gunicorn, uWSGI, uvicorn, hypercorn, daphne, Celery, RQ."""
+    run_tier(session, "process-models")
+
+
+@nox.session(python=PACKAGE_PYTHON)
+def browser(session: nox.Session) -> None:
+    """The collector, its page in Debian's Chromium included."""
+    run_tier(session, "browser")
 
 
 @nox.session(python=OLDEST_PYTHON)
