@@ -24,6 +24,7 @@ horse exits. A ``SimpleWorker`` runs jobs in its own process, whose exit flushes
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import rq
@@ -64,7 +65,8 @@ class _IdentityMixin:
         super().main_work_horse(job, queue)  # type: ignore[misc]
 
     def perform_job(self, job: rq.job.Job, *args: Any, **kwargs: Any) -> bool:
-        handle = handle_from_identity((job.meta or {}).get(HEADER))
+        meta = job.meta
+        handle = handle_from_identity(meta.get(HEADER) if isinstance(meta, Mapping) else None)
         try:
             with activate(handle) if handle is not None else contextlib.nullcontext():
                 done: bool = super().perform_job(job, *args, **kwargs)  # type: ignore[misc]

@@ -16,6 +16,11 @@ not list is a violation unless ``allow_unplanned_events=True``.
 Check by hand: ``TrackingPlan.load("plan.json").check(message)`` returns the
 ``Violation``s of one wire-shaped message dict.
 
+Plans are untrusted input: a reference must stay inside the plan, and regular
+expressions are matched by RE2 (``pip install "segment-web[plan-re2]"``) or, without it,
+only when their backtracking is bounded (``segment_web.plan.regexes`` says how), so
+checking a call never fetches anything and no value can stall it.
+
 Generate one typed function per event::
 
     python -m segment_web.plan generate plan.json -o myapp/analytics_events.py

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from segment_web.plan.pysource import (
+    LINE_LENGTH,
     docstring,
     docstring_text,
     snake_name,
+    string_lines,
     string_literal,
     unique,
     wrap,
@@ -31,9 +33,31 @@ CALL_KEYWORDS = (
     ("callback", "Callable[[Exception | None, Batch], None] | None"),
     ("client", "Analytics | RequestAnalytics | None"),
 )
+# The builtins the generated code names: a parameter or function of the same name would
+# hide them from the annotations after it.
+_BUILTINS_USED = {"str", "int", "float", "bool", "dict", "list"}
 # Names a property parameter must not take: the call's keywords, and what the bodies use.
-_RESERVED = {name for name, _ in CALL_KEYWORDS} | {"segment_web", "dt", "calls", "fields"}
-_MODULE_NAMES = {"segment_web", "dt", "Any", "Callable", "Mapping", "Literal", "TypedDict"}
+_RESERVED = (
+    {name for name, _ in CALL_KEYWORDS} | {"segment_web", "dt", "calls", "fields"} | _BUILTINS_USED
+)
+# Every name the module imports (an event "Request" with an object property "analytics"
+# would otherwise define a TypedDict RequestAnalytics over the imported class).
+_MODULE_NAMES = {
+    "annotations",
+    "segment_web",
+    "dt",
+    "Any",
+    "Callable",
+    "Mapping",
+    "Literal",
+    "TypedDict",
+    "Analytics",
+    "Batch",
+    "RequestAnalytics",
+    "None",
+    "True",
+    "False",
+}
 _CALL_KEYWORDS_DOC = (
     "The call's own keywords (user_id, anonymous_id, timestamp, context, integrations, "
     "callback) are those of segment_web.{call}; client sends through that Analytics "
@@ -45,7 +69,7 @@ def generate_module(plan: TrackingPlan, plan_file: str) -> str:
     """The source of the module for ``plan``; ``plan_file`` is named in its header."""
     types = TypeBuilder(names=set(_MODULE_NAMES))
     functions: list[list[str]] = []
-    function_names = set(_MODULE_NAMES) | {"identify", "group"}
+    function_names = set(_MODULE_NAMES) | _BUILTINS_USED | {"identify", "group"}
     for name, rule in plan.events.items():
         python_name = unique(snake_name(name), function_names)
         functions.append(_event_function(python_name, rule, types))
@@ -103,7 +127,10 @@ def _event_function(python_name: str, rule: Rule, types: TypeBuilder) -> list[st
         rule.description,
         call="track",
         leading=[],
-        arguments=[f"event={string_literal(rule.name)}", "properties=fields"],
+        arguments=[
+            *string_lines(rule.name, "        ", "event=", ","),
+            "        properties=fields,",
+        ],
     )
 
 
@@ -111,7 +138,7 @@ def _traits_function(call: str, rule: Rule, types: TypeBuilder) -> list[str]:
     taken = set(_RESERVED) | {"group_id"}
     fields = types.fields(rule.fields_schema("traits"), rule.schema, call, taken)
     leading = [("group_id", "str | int")] if call == "group" else []
-    arguments = ["group_id=group_id"] if call == "group" else []
+    arguments = ["        group_id=group_id,"] if call == "group" else []
     summary = f"{call.capitalize()} with the traits the tracking plan defines."
     return _function(
         call,
@@ -120,7 +147,7 @@ def _traits_function(call: str, rule: Rule, types: TypeBuilder) -> list[str]:
         rule.description,
         call=call,
         leading=leading,
-        arguments=[*arguments, "traits=fields"],
+        arguments=[*arguments, "        traits=fields,"],
     )
 
 
@@ -158,20 +185,31 @@ def _function(
     for field in ordered:
         if not field.required:
             lines.append(f"    if {field.param} is not None:")
-            lines.append(f"        fields[{string_literal(field.key)}] = {field.param}")
+            lines += _set_field(field.key, field.param)
     lines.append("    calls = segment_web.current() if client is None else client")
     lines.append(f"    return calls.{call}(")
-    keywords = [*arguments, *(f"{name}={name}" for name, _ in CALL_KEYWORDS[:-1])]
-    lines += [f"        {keyword}," for keyword in keywords]
+    lines += arguments  # whole lines: a long event name takes several
+    lines += [f"        {name}={name}," for name, _ in CALL_KEYWORDS[:-1]]
     lines.append("    )")
     return lines
+
+
+def _set_field(key: str, param: str) -> list[str]:
+    """``fields[key] = param``, in a form ruff format keeps at any line length when the
+    key is too long for one line (ruff would split the subscript at 88, not at 100)."""
+    line = f"        fields[{string_literal(key)}] = {param}"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    entry = string_lines(key, "                ", "", f": {param},")
+    return ["        fields.update(", "            {", *entry, "            },", "        )"]
 
 
 def _fields_dict(required: list[Field]) -> list[str]:
     if not required:
         return ["    fields: dict[str, Any] = {}"]
     lines = ["    fields: dict[str, Any] = {"]
-    lines += [f"        {string_literal(field.key)}: {field.param}," for field in required]
+    for field in required:
+        lines += string_lines(field.key, "        ", "", f": {field.param},")
     return [*lines, "    }"]
 
 

@@ -8,6 +8,7 @@ prefers, and non-ASCII text is escaped (ruff flags look-alike characters in stri
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 import textwrap
@@ -15,10 +16,28 @@ import unicodedata
 from collections.abc import Iterable
 
 LINE_LENGTH = 88  # ruff's default, shorter than this project's: the output fits both
+# Longest generated names: a parameter line ``    name: list[TypeName] | None = None,``
+# and a class line ``class TypeName(_TypeNameRequired, total=False):`` stay within
+# LINE_LENGTH. A longer name is cut, with a hash of the whole so it stays unique.
+MAX_NAME = 30
+# A string literal whose line would be longer than this (the longest line length the
+# output is checked at) is written as parts in parentheses: ruff format joins them back
+# only when the whole fits on one line, and ruff check (E501) flags only longer lines.
+MAX_STRING_LINE = 100
+MAX_TYPE_NAME = 29
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def snake_name(text: str) -> str:
-    """A Python identifier in snake_case for a property or event name."""
+    """A Python identifier in snake_case for a property or event name (at most
+    ``MAX_NAME`` characters)."""
+    name = _snake(text)
+    if len(name) <= MAX_NAME:
+        return name
+    return f"{name[: MAX_NAME - 7].rstrip('_')}_{_digest(text)}"
+
+
+def _snake(text: str) -> str:
     # Accents dropped (café -> cafe); orderId -> order_id, HTTPCode -> http_code.
     name = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
@@ -33,8 +52,16 @@ def snake_name(text: str) -> str:
 
 
 def pascal_name(text: str) -> str:
-    """A PascalCase class name for ``text`` (``order_completed`` -> ``OrderCompleted``)."""
-    return "".join(part[:1].upper() + part[1:] for part in snake_name(text).split("_") if part)
+    """A PascalCase class name for ``text`` (``order_completed`` -> ``OrderCompleted``),
+    at most ``MAX_TYPE_NAME`` characters."""
+    name = "".join(part[:1].upper() + part[1:] for part in _snake(text).split("_") if part)
+    if len(name) <= MAX_TYPE_NAME:
+        return name
+    return f"{name[: MAX_TYPE_NAME - 6]}{_digest(text).upper()}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
 
 
 def unique(name: str, taken: set[str]) -> str:
@@ -77,6 +104,30 @@ def string_literal(text: str) -> str:
     return quote + "".join(out) + quote
 
 
+def string_lines(text: str, indent: str, before: str = "", after: str = "") -> list[str]:
+    """The line ``indent + before + literal + after``; when longer than
+    ``MAX_STRING_LINE``, the literal alone in parentheses, or when even that is too long,
+    as implicitly joined parts in parentheses (the forms ruff format keeps)."""
+    whole = string_literal(text)
+    line = f"{indent}{before}{whole}{after}"
+    if len(line) <= MAX_STRING_LINE:
+        return [line]
+    if len(indent) + 4 + len(whole) <= MAX_STRING_LINE:
+        return [f"{indent}{before}(", f"{indent}    {whole}", f"{indent}){after}"]
+    width = LINE_LENGTH - len(indent) - 4
+    parts: list[str] = []
+    current = ""
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        for char in piece if len(string_literal(piece)) > width else [piece]:
+            if current and len(string_literal(current + char)) > width:
+                parts.append(current)
+                current = ""
+            current += char
+    parts.append(current)
+    inner = [f"{indent}    {string_literal(part)}" for part in parts]
+    return [f"{indent}{before}(", *inner, f"{indent}){after}"]
+
+
 def literal(value: object) -> str | None:
     """The source of ``value`` inside ``Literal[...]``; None when it cannot be there."""
     if isinstance(value, bool) or value is None:
@@ -89,9 +140,11 @@ def literal(value: object) -> str | None:
 
 
 def docstring_text(text: str) -> str:
-    """Plan text made safe inside a triple-quoted docstring."""
+    """Plan text made safe inside a triple-quoted docstring. Control characters (NUL,
+    ESC…) are shown as their escapes (``\\x1b``, as text): the docstring never holds one."""
     text = text.replace("\\", "\\\\").replace('"', "'")
     text = re.sub(r"\s+", " ", text).strip()
+    text = _CONTROL.sub(lambda match: f"\\\\x{ord(match.group()):02x}", text)
     return "".join(char if ord(char) < 0x7F else _escape(char) for char in text)
 
 

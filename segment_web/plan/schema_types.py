@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segment_web.plan.pysource import (
+    MAX_STRING_LINE,
     bracketed,
     docstring,
     docstring_text,
@@ -15,6 +16,7 @@ from segment_web.plan.pysource import (
     literal,
     pascal_name,
     snake_name,
+    string_lines,
     string_literal,
     unique,
 )
@@ -157,7 +159,18 @@ class TypeBuilder:
             return "None"
         name = unique(pascal_name(owner), self.names)
         self.imports.add("Literal")
-        self.definitions.append(bracketed(f"{name} = Literal[", members, "]", ""))
+        if all(len(member) + 5 <= MAX_STRING_LINE for member in members):
+            self.definitions.append(bracketed(f"{name} = Literal[", members, "]", ""))
+        else:  # a long string: one member per line, in parts
+            lines = [f"{name} = Literal["]
+            by_source = {str(literal(value)): value for value in reversed(values)}
+            for source in members:
+                value = by_source[source]
+                if isinstance(value, str):
+                    lines += string_lines(value, "    ", "", ",")
+                else:
+                    lines.append(f"    {source},")
+            self.definitions.append([*lines, "]"])
         return f"{name} | None" if nullable else name
 
     def _any(self) -> str:
@@ -182,9 +195,9 @@ def _typed_dict_source(name: str, entries: list[tuple[str, str, bool]], doc: str
         # Keys that are not identifiers need the functional form, which cannot mix
         # required and optional keys before Python 3.11: all are optional then, and
         # the plan check still enforces the required ones.
-        items = [f"{string_literal(key)}: {annotation}" for key, annotation, _ in entries]
         lines = [f"{name} = TypedDict(", f"    {string_literal(name)},", "    {"]
-        lines += [f"        {item}," for item in items]
+        for key, annotation, _ in entries:
+            lines += string_lines(key, "        ", "", f": {annotation},")
         lines += ["    },", *(["    total=False,"] if optional else []), ")"]
         return lines
     if required and optional:

@@ -5,13 +5,26 @@ Two libraries, each for what it does best: ``jsonschema`` checks the plan's sche
 words every violation; ``fastjsonschema`` compiles each schema to Python code, which
 answers "valid?" about ten times faster on the caller's thread. Only a message it
 finds invalid (rare) is looked at by ``jsonschema``, whose verdict is final.
+
+A plan is untrusted input, and checking a call must neither fetch anything nor hang:
+
+- every reference keyword (``$ref``, ``$dynamicRef``, ``$recursiveRef``) must point
+  inside the plan (``#...``), or the plan is refused when it loads; the validators are
+  given a registry that never retrieves, and fastjsonschema handlers that refuse every
+  URL, in case a base URI (``$id``) still turns a local reference into a remote one;
+- regular expressions are compiled and vetted when the plan loads and matched by
+  ``regexes.Regexes`` (RE2 when installed, else bounded backtracking): jsonschema's own
+  ``pattern``, ``patternProperties`` and ``additionalProperties`` are replaced by ones
+  that use it, and fastjsonschema (which would run Python's ``re`` unbounded) is not
+  used for a schema that has a regular expression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from segment_web.plan.regexes import Regexes, TooLong, UnsafePattern
 from segment_web.plan.violation import Violation
 
 if TYPE_CHECKING:
@@ -25,6 +38,15 @@ _FAST_DRAFTS = (
     "http://json-schema.org/draft-07/schema",
 )
 MAX_RULE_TEXT = 200  # a rule's text quotes the value; a huge value must not make a huge log
+REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+# Keywords whose values are data, not schemas: a "$ref" key inside them is no reference.
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
+# Keywords whose values map names to schemas.
+_NAMED_SCHEMAS = frozenset(
+    {"properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies"}
+)
+# The URL schemes urllib opens (fastjsonschema's fallback for a scheme it has no handler for)
+_URL_SCHEMES = ("http", "https", "file", "ftp", "data")
 
 
 class PlanError(ValueError):
@@ -45,10 +67,12 @@ def compile_schema(schema: object, where: str) -> Validator:
         ) from None
     if not isinstance(schema, Mapping):
         raise PlanError(f"{where}: must be a JSON Schema object, got {type(schema).__name__}")
-    remote = [ref for ref in _refs(schema) if not ref.startswith("#")]
-    if remote:
-        # A plan must be self-contained: checking a call never fetches anything.
-        raise PlanError(f"{where}: $ref {remote[0]!r} is not in the plan; only '#/...' is")
+    for path, keyword, reference in _references(schema):
+        if not isinstance(reference, str) or not reference.startswith("#"):
+            # A plan must be self-contained: checking a call never fetches anything.
+            raise PlanError(
+                f"{where}{path}: {keyword} {reference!r} is not in the plan; only '#...' is"
+            )
     schema = dict(schema)
     validator_class = jsonschema.validators.validator_for(
         schema, default=jsonschema.Draft7Validator
@@ -58,14 +82,113 @@ def compile_schema(schema: object, where: str) -> Validator:
     except jsonschema.SchemaError as error:
         inside = ".".join(str(part) for part in error.absolute_path)
         raise PlanError(f"{where}{'.' + inside if inside else ''}: {error.message}") from None
-    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    regexes = Regexes()
+    for path, pattern in _patterns(schema):
+        try:
+            regexes.check(pattern)
+        except UnsafePattern as error:
+            raise PlanError(f"{where}{path}: {error}") from None
+    if any(True for _ in _patterns(schema)) and _uses(schema, "unevaluatedProperties"):
+        raise PlanError(
+            f"{where}: unevaluatedProperties with patternProperties is not supported "
+            "(its regular expressions could not be bounded)"
+        )
+    bounded_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        validator_class, _regex_keywords(regexes, validator_class.VALIDATORS)
+    )
+    return bounded_class(  # type: ignore[no-any-return]
+        schema, registry=_no_retrieval(), format_checker=validator_class.FORMAT_CHECKER
+    )
+
+
+def _no_retrieval() -> Any:
+    """A ``referencing`` registry that refuses every URI it does not already hold."""
+    from referencing import Registry
+    from referencing.exceptions import NoSuchResource
+
+    def refuse(uri: str) -> NoReturn:
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs class
+
+    return Registry(retrieve=refuse)  # type: ignore[call-arg]  # an attrs alias
+
+
+def _refuse_url(uri: str) -> NoReturn:
+    raise ValueError(f"a tracking plan never fetches anything ({uri!r})")
+
+
+def _regex_keywords(regexes: Regexes, originals: Mapping[str, Any]) -> dict[str, Any]:
+    """jsonschema's keywords that match regular expressions, matching through
+    ``regexes`` (same errors as jsonschema's own)."""
+    from jsonschema import ValidationError
+
+    def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "string"):
+            return
+        try:
+            if not regexes.search(pattern, instance):
+                yield ValidationError(f"{instance!r} does not match {pattern!r}")
+        except TooLong as error:
+            yield ValidationError(str(error))
+
+    def pattern_properties(
+        validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Any
+    ) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        for pattern, subschema in patterns.items():
+            for key, value in instance.items():
+                try:
+                    matched = regexes.search(pattern, key)
+                except TooLong as error:
+                    yield ValidationError(str(error), path=[key])
+                    continue
+                if matched:
+                    yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+    original_additional = originals["additionalProperties"]
+
+    def additional_properties(
+        validator: Any, additional: Any, instance: Any, schema: Any
+    ) -> Iterator[Any]:
+        patterns = schema.get("patternProperties")
+        if not patterns or not validator.is_type(instance, "object"):
+            yield from original_additional(validator, additional, instance, schema)
+            return
+        named = schema.get("properties", {})
+        extras = []
+        for key in instance:
+            if key in named:
+                continue
+            try:
+                if any(regexes.search(each, key) for each in patterns):
+                    continue
+            except TooLong as error:
+                yield ValidationError(str(error), path=[key])
+                continue
+            extras.append(key)
+        if validator.is_type(additional, "object"):
+            for extra in extras:
+                yield from validator.descend(instance[extra], additional, path=extra)
+        elif not additional and extras:
+            joined = ", ".join(repr(each) for each in sorted(extras))
+            verb = "does" if len(extras) == 1 else "do"
+            regexes_text = ", ".join(repr(each) for each in sorted(patterns))
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: {regexes_text}")
+
+    return {
+        "pattern": pattern,
+        "patternProperties": pattern_properties,
+        "additionalProperties": additional_properties,
+    }
 
 
 def quick_check(schema: Mapping[str, Any], validator: Validator) -> Callable[[Any], bool]:
     """A fast "is it valid?" for ``schema``: compiled code when fastjsonschema can take
     the schema, else the (slower) ``validator``. True means valid; False means maybe not."""
     draft = str(schema.get("$schema", "")).rstrip("#")
-    if draft not in _FAST_DRAFTS:
+    if draft not in _FAST_DRAFTS or any(True for _ in _patterns(schema)):
+        # fastjsonschema would match the plan's regular expressions with Python's re,
+        # unbounded: jsonschema, through ``Regexes``, judges those schemas.
         return validator.is_valid
     try:
         import fastjsonschema
@@ -73,7 +196,10 @@ def quick_check(schema: Mapping[str, Any], validator: Validator) -> Callable[[An
         return validator.is_valid
     try:
         compiled = fastjsonschema.compile(
-            dict(schema), use_default=False, detailed_exceptions=False
+            dict(schema),
+            handlers=dict.fromkeys(_URL_SCHEMES, _refuse_url),
+            use_default=False,
+            detailed_exceptions=False,
         )
     except Exception:  # a schema it cannot compile: jsonschema already accepted it
         return validator.is_valid
@@ -88,16 +214,37 @@ def quick_check(schema: Mapping[str, Any], validator: Validator) -> Callable[[An
     return is_valid
 
 
-def _refs(node: object) -> Iterator[str]:
+def _walk(node: object, path: str = "") -> Iterator[tuple[str, str, object]]:
+    """Every (path, keyword, value) of a schema, data keywords' values left out."""
     if isinstance(node, Mapping):
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from _refs(value)
+            yield path, str(key), value
+            if key in _NAMED_SCHEMAS and isinstance(value, Mapping):
+                # names, not keywords: a property called "default" is still a schema
+                for name, schema in value.items():
+                    yield from _walk(schema, f"{path}.{key}.{name}")
+            elif key not in _DATA_KEYWORDS:
+                yield from _walk(value, f"{path}.{key}")
     elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
+        for index, item in enumerate(node):
+            yield from _walk(item, f"{path}[{index}]")
+
+
+def _references(schema: Mapping[str, Any]) -> Iterator[tuple[str, str, object]]:
+    return ((p, k, v) for p, k, v in _walk(schema) if k in REFERENCE_KEYWORDS)
+
+
+def _patterns(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every regular expression of a schema, with where it is."""
+    for path, keyword, value in _walk(schema):
+        if keyword == "pattern" and isinstance(value, str):
+            yield f"{path}.pattern", value
+        elif keyword == "patternProperties" and isinstance(value, Mapping):
+            yield from ((f"{path}.patternProperties", str(key)) for key in value)
+
+
+def _uses(schema: Mapping[str, Any], keyword: str) -> bool:
+    return any(key == keyword for _, key, _ in _walk(schema))
 
 
 def violations_of(

@@ -30,6 +30,9 @@ logger = logging.getLogger("segment_web")
 # last 80 bits).
 IPV4_KEPT_BITS = 24
 IPV6_KEPT_BITS = 48
+# A 6to4 address (2002::/16) carries its IPv4 address in bits 16-48, all of which the
+# IPv6 rule would keep: its IPv4 address is masked by the IPv4 rule instead.
+_SIX_TO_FOUR_KEPT_BITS = 16 + IPV4_KEPT_BITS
 
 ConsentReader = Callable[[Any], "Mapping[str, Any] | None"]
 
@@ -122,12 +125,22 @@ def global_privacy_control(facts: RequestFacts) -> bool:
 @lru_cache(maxsize=1024)  # visitors come back; parsing an address is slow
 def mask_ip(address: str) -> str:
     """``address`` with only its network part: IPv4 ``203.0.113.77`` → ``203.0.113.0``,
-    IPv6 ``2001:db8:85a3:8d3:1319:8a2e:370:7348`` → ``2001:db8:85a3::``. An
-    IPv4-mapped IPv6 address is masked as the IPv4 address it carries."""
+    IPv6 ``2001:db8:85a3:8d3:1319:8a2e:370:7348`` → ``2001:db8:85a3::``.
+
+    IPv6 addresses that carry an IPv4 address keep no more of it than the IPv4 rule:
+    IPv4-mapped ``::ffff:203.0.113.77`` → ``::ffff:203.0.113.0``; 6to4
+    ``2002:cb00:714d::1`` (203.0.113.77) → ``2002:cb00:7100::``. Teredo (``2001::/32``),
+    NAT64 (``64:ff9b::/96``) and ISATAP keep the client's IPv4 address in the last 64
+    bits, which the IPv6 rule already zeroes."""
     parsed = ipaddress.ip_address(address)
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
         return f"::ffff:{_network(parsed.ipv4_mapped, IPV4_KEPT_BITS)}"
-    kept = IPV4_KEPT_BITS if parsed.version == 4 else IPV6_KEPT_BITS
+    if parsed.version == 4:
+        kept = IPV4_KEPT_BITS
+    elif isinstance(parsed, ipaddress.IPv6Address) and parsed.sixtofour is not None:
+        kept = _SIX_TO_FOUR_KEPT_BITS
+    else:
+        kept = IPV6_KEPT_BITS
     return str(_network(parsed, kept))
 
 

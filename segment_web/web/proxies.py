@@ -16,7 +16,9 @@ class TrustedProxies:
         items = spec.split(",") if isinstance(spec, str) else spec
         entries = [item.strip() for item in items if item.strip()]
         self.trust_all = "*" in entries
-        self._networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
+        self._networks = [
+            _unmapped_network(ipaddress.ip_network(e, strict=False)) for e in entries if e != "*"
+        ]
         self._addresses = {str(net.network_address) for net in self._networks if _single(net)}
         # Per instance: peers and proxies repeat, and a network lookup is slow.
         self.trusts: Callable[[str], bool] = lru_cache(maxsize=1024)(self._trusts)
@@ -26,10 +28,17 @@ class TrustedProxies:
         self._walk_header = lru_cache(maxsize=1024)(self._walk_header_uncached)
 
     def _trusts(self, address: str) -> bool:
-        """Whether ``address`` is a proxy whose forwarding headers are believed."""
+        """Whether ``address`` is a proxy whose forwarding headers are believed.
+
+        A dual-stack socket shows an IPv4 peer as IPv4-mapped (``::ffff:127.0.0.1``):
+        it is judged as the IPv4 address it is."""
         if self.trust_all or address in self._addresses:
             return True
         parsed = _parse_ip(address)
+        if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+            parsed = parsed.ipv4_mapped
+            if str(parsed) in self._addresses:
+                return True
         return parsed is not None and any(parsed in net for net in self._networks)
 
     def request_ip(self, facts: RequestFacts) -> str | None:
@@ -102,6 +111,16 @@ def forwarded_hops(header: str) -> list[str]:
                 break
         hops.append(node)
     return hops
+
+
+def _unmapped_network(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An IPv4-mapped network (``::ffff:10.0.0.0/104``) as the IPv4 network it maps."""
+    mapped = getattr(network.network_address, "ipv4_mapped", None)
+    if mapped is None or network.prefixlen < 96:
+        return network
+    return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
 
 
 def _single(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:

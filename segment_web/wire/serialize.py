@@ -67,9 +67,27 @@ def _to_json_value(value: Any) -> Any:
         return value.dict()
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+    if _is_bytes_like(value):
+        # Raw bytes have no JSON form, whatever holds them (bytes, bytearray, memoryview,
+        # array.array, mmap…): never sent as a list of byte values.
+        raise TypeError(
+            f"a value of type {type(value).__name__} is bytes-like and cannot be sent as "
+            "JSON: decode it to text (or base64), or make it a list"
+        )
+    if isinstance(value, Sequence) and not isinstance(value, str):
         return list(value)
     raise TypeError(f"a value of type {type(value).__name__} cannot be sent as JSON")
+
+
+def _is_bytes_like(value: Any) -> bool:
+    """Whether ``value`` exposes the buffer protocol (Python's "bytes-like object")."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return True
+    try:
+        memoryview(value).release()
+    except TypeError:
+        return False
+    return True
 
 
 # check_circular=False: a circular value still fails (RecursionError), and the slow

@@ -3,6 +3,7 @@ that the caller's data is neither changed nor read again after the call."""
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import datetime as dt
 import decimal
@@ -101,6 +102,10 @@ def test_nan_and_infinities_become_null(make_client: MakeClient, server: Recordi
     [
         ({"cart": [object()]}, "properties.cart.0"),
         ({"cart": [1, {"x": b"bytes"}]}, "properties.cart.1.x"),
+        ({"cart": [1, {"x": bytearray(b"bytes")}]}, "properties.cart.1.x"),
+        ({"cart": [1, {"x": memoryview(b"bytes")}]}, "properties.cart.1.x"),
+        ({"blob": array.array("B", b"bytes")}, "properties.blob"),
+        ({"blob": memoryview(array.array("i", [1, 2]))}, "properties.blob"),
         ({"when": {"f": lambda: 1}}, "properties.when.f"),
         ({(1, 2): "tuple key"}, "properties"),
     ],
@@ -112,6 +117,22 @@ def test_unserialisable_value_names_the_field_path(
         make_client().track(user_id="u", event="E", properties=properties)
     assert caught.value.field.startswith(path)
     assert path in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"ab", bytearray(b"ab"), memoryview(b"ab"), memoryview(b"xab")[1:], array.array("B", b"ab")],
+    ids=["bytes", "bytearray", "memoryview", "memoryview-slice", "array"],
+)
+def test_every_bytes_like_value_is_refused_alike(make_client: MakeClient, blob: object) -> None:
+    client = make_client()
+    with pytest.raises(ValidationError) as caught:
+        client.track(user_id="u", event="E", properties={"blob": blob})
+    assert caught.value.field == "properties.blob"
+    assert f"a value of type {type(blob).__name__} is bytes-like" in str(caught.value)
+    with pytest.raises(ValidationError) as in_traits:
+        client.identify(user_id="u", traits={"avatar": {"raw": blob}})
+    assert in_traits.value.field == "traits.avatar.raw"
 
 
 def test_circular_reference_is_rejected(make_client: MakeClient) -> None:

@@ -11,7 +11,13 @@ from segment_web.plan import TrackingPlan
 from segment_web.plan.generate import generate_module
 
 HERE = Path(__file__).parent
-PLANS = {"shop_events": HERE / "shop_plan.json", "odd_events": HERE / "odd_plan.json"}
+PLANS = {
+    "shop_events": HERE / "shop_plan.json",
+    "odd_events": HERE / "odd_plan.json",
+    # control characters everywhere, names that would hide the module's imports and the
+    # builtins its code uses, names and strings too long for a line
+    "hostile_events": HERE / "hostile_plan.json",
+}
 
 
 def write_modules(folder: Path) -> dict[str, Path]:

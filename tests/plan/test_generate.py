@@ -3,6 +3,7 @@ send events the plan accepts."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -249,3 +250,63 @@ def test_odd_names_keep_their_wire_keys(
         "region": "europe-west",
     }
     assert (cafe["event"], cafe["properties"]) == ("Café Visited", {"naïve": True})
+
+
+LONG_EVENT = (
+    "A very long event name that somebody wrote as a whole sentence describing exactly "
+    "when it is sent to Segment"
+)
+LONG_PROPERTY = (
+    "a property name that is also far too long to fit on one line as a Python parameter name at all"
+)
+
+
+def test_a_hostile_plan_gives_a_module_that_imports_and_keeps_every_wire_name(
+    generated: dict[str, Path], make_client: MakeClient, server: RecordingServer
+) -> None:
+    source = generated["hostile_events"].read_text()
+    # no control character in the source (NUL cannot even be imported); shown escaped
+    assert not [c for c in source if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
+    assert source.isascii()
+    assert "Control characters: NUL \\\\x00, ESC \\\\x1b[31m, DEL \\\\x7f" in source
+    assert max(len(line) for line in source.splitlines()) <= 100
+    # the module's own names stay what they were imported as
+    assert "from segment_web import Analytics, Batch, RequestAnalytics\n" in source
+    assert "class RequestAnalytics(" not in source and "\ndef annotations(" not in source
+    hostile = import_module(generated["hostile_events"])
+    assert hostile.RequestAnalytics is segment_web.RequestAnalytics
+    assert hostile.Analytics is segment_web.Analytics
+
+    client = make_client(tracking_plan=PLANS["hostile_events"], plan_mode="raise")
+    hostile.request(
+        analytics={"str": "s", "Any": 1},
+        str_="text",
+        dict_=3,
+        segment_web_="sw",
+        a_b_c="x\x00y",
+        user_id="u1",
+        client=client,
+    )
+    long_function = next(name for name in vars(hostile) if name.startswith("a_very_long_event"))
+    long_param = next(
+        name for name in inspect.signature(getattr(hostile, long_function)).parameters
+        if name.startswith("a_property_name")
+    )  # fmt: skip
+    assert len(long_function) <= 30 and len(long_param) <= 30
+    getattr(hostile, long_function)(
+        **{long_param: {}}, a_short_one="x" * 150, user_id="u1", client=client
+    )
+    hostile.null_event(user_id="u1", client=client)
+    assert client.flush(timeout=10) == 3
+    request, long_event, null_event = server.messages
+    assert request["event"] == "Request"
+    assert request["properties"] == {
+        "analytics": {"str": "s", "Any": 1},
+        "str": "text",
+        "dict": 3,
+        "segment_web": "sw",
+        "a\x00b\x1bc": "x\x00y",
+    }
+    assert long_event["event"] == LONG_EVENT
+    assert long_event["properties"] == {LONG_PROPERTY: {}, "a short one": "x" * 150}
+    assert null_event["event"] == "Null\x00Event\x1b"

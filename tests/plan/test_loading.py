@@ -121,7 +121,9 @@ def test_unreadable_or_invalid_json(tmp_path: Path) -> None:
 def test_a_reference_outside_the_plan_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"Paid": {"properties": {"x": {"$ref": "http://127.0.0.1:9/s"}}}}))
-    with pytest.raises(PlanError, match=r"'Paid': \$ref 'http://127.0.0.1:9/s' is not in the plan"):
+    with pytest.raises(
+        PlanError, match=r"'Paid'.properties.x: \$ref 'http://127.0.0.1:9/s' is not in the plan"
+    ):
         TrackingPlan.load(path)
 
 

@@ -67,6 +67,12 @@ def test_anonymize_ip_masks_the_client_behind_a_trusted_proxy(
         assert message["context"]["ip"] == sent_ip
 
 
+def test_a_trusted_proxy_on_a_dual_stack_socket_is_still_trusted(adapter: Adapter) -> None:
+    adapter.start(anonymize_ip=True)  # 127.0.0.1 is a trusted proxy by default
+    for message in visit(adapter, peer="::ffff:127.0.0.1", headers={"X-Forwarded-For": IPV4}):
+        assert message["context"]["ip"] == MASKED[IPV4]
+
+
 def test_anonymize_ip_masks_the_untrusted_peer_not_its_forwarding_header(
     adapter: Adapter,
 ) -> None:

@@ -32,6 +32,12 @@ from tests.shared.factories import request_facts
         ("2001:db8:85a3:ffff::1", "2001:db8:85a3::"),
         ("::1", "::"),
         ("::ffff:203.0.113.77", "::ffff:203.0.113.0"),
+        # 6to4 carries 203.0.113.77 in bits 16-48: masked as that IPv4 address is
+        ("2002:cb00:714d::1", "2002:cb00:7100::"),
+        ("2002:cb00:714d:1234:5678:9abc:def0:1", "2002:cb00:7100::"),
+        # Teredo and NAT64 carry the client's IPv4 address in the bits zeroed anyway
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:4136::"),
+        ("64:ff9b::203.0.113.77", "64:ff9b::"),
     ],
 )
 def test_mask_ip_keeps_only_the_network(address: str, masked: str) -> None:
