@@ -13,7 +13,7 @@ from segment_web.asgi.scope import request_facts, route_name, scope_user_id
 from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
-from segment_web.process.sigterm import install_pending
+from segment_web.process.sigterm import install_pending, terminating
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -87,6 +87,16 @@ class SegmentMiddleware:
         response = _Response(self, tracked, scope, send)
         with activate(tracked.handle):
             await self.app(scope, receive, response.send)
+        if terminating():
+            # A request the server let finish after SIGTERM: without a lifespan shutdown
+            # nothing flushes after it, and the server waits for this task to end.
+            await self._flush_after_termination()
+
+    async def _flush_after_termination(self) -> None:
+        try:
+            await self.client.aflush(timeout=self.client.shutdown_timeout)
+        except Exception:
+            log_failure("flushing a request finished during shutdown")
 
     def _start(self, scope: Scope) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""

@@ -43,6 +43,7 @@ _flushing = threading.Event()
 # next call of ``install_pending()`` on the main thread installs it.
 _pending: tuple[Flush, Timeout] | None = None
 _warned_off_main_thread = False
+_terminating = False
 
 OFF_MAIN_THREAD = (
     "segment_web: the client was created outside the main thread, where no signal "
@@ -89,6 +90,13 @@ def install_signal_flush(flush: Flush, timeout: Timeout, signum: int = signal.SI
         return True
 
 
+def terminating() -> bool:
+    """True once SIGTERM reached our handler: the server is shutting down gracefully, and
+    requests it lets finish must flush what they queue (the server may end the process by
+    the re-raised signal, skipping ``atexit``, right after its last request)."""
+    return _terminating
+
+
 def install_pending() -> None:
     """Install the handler a client asked for off the main thread, if this is the main
     thread (an ASGI server's event loop runs there: the ASGI adapter calls this as each
@@ -104,6 +112,8 @@ def _flush_then(
     # One handler per replaced handler: a server that saved one of ours and restores it
     # later (uvicorn) gets back the handler that chains to what *it* replaced.
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        global _terminating
+        _terminating = True
         if not _flushing.is_set() and not _threads_are_green():
             _flushing.set()
             try:

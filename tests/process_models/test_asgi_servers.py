@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 from tests.process_models.conftest import ServeSite
-from tests.process_models.servers import assert_each_event_once, send_requests
+from tests.process_models.servers import (
+    assert_each_event_once,
+    get,
+    send_requests,
+    wait_until,
+)
 from tests.support.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
@@ -57,3 +64,31 @@ def test_opting_out_leaves_the_queue_to_the_server(
     assert code == -signal.SIGTERM, child.log
     server.wait_for(1, timeout=10)
     assert len(server.messages) < REQUESTS * EVENTS_PER_REQUEST
+
+
+def test_a_request_finished_during_graceful_shutdown_without_lifespan_is_delivered(
+    serve_site: ServeSite, server: RecordingServer, tmp_path: Path
+) -> None:
+    """uvicorn ``--lifespan off``, the middleware built at the first request: SIGTERM
+    arrives while a request runs; uvicorn lets it finish, then ends the process by the
+    re-raised signal. What that request queued after the signal must still arrive."""
+    release = tmp_path / "release"
+    app = "tests.process_models.starlette_site:application"
+    options = ["--lifespan", "off", "--log-level", "info"]
+    child, base = serve_site(
+        lambda port: [sys.executable, "-m", "uvicorn", app, "--port", str(port), *options],
+        SEGMENT_TEST_RELEASE=str(release),
+    )
+    server.wait_for(1)  # the first request's event, sent at once
+    answer: list[bytes] = []
+    slow = threading.Thread(target=lambda: answer.append(get(f"{base}/slow", timeout=30)))
+    slow.start()
+    wait_until(lambda: Path(f"{release}.started").exists(), 20, "the slow request runs")
+    child.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: "Shutting down" in child.log, 20, "uvicorn's graceful shutdown began")
+    release.touch()
+    slow.join(30)
+    code = child.process.wait(30)
+    assert answer == [b"done"], child.log
+    assert code == -signal.SIGTERM, child.log
+    assert "Slow Finished" in [m["event"] for m in server.messages], child.log
