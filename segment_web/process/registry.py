@@ -10,7 +10,8 @@
   then sends what is pending and ends.
 
 ``flush_all_clients(timeout)`` flushes every live client, bounded: for signal handlers
-and other hooks of the process's end that do not pass through ``atexit``.
+and other hooks of the process's end that do not pass through ``atexit``;
+``shut_down_all_clients()`` does what ``atexit`` does, for a process about to end without it.
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ def longest_shutdown_timeout() -> float:
     return max((p.shutdown_timeout for p in list(_pipelines) if not p.closed), default=0.0)
 
 
-def _shut_down_all_at_exit() -> None:
+def shut_down_all_clients() -> None:
+    """Shut every live client down, each within its ``shutdown_timeout``: what is
+    delivered leaves no trace (a spool's files are removed), what is not stays in the
+    spool or is reported dropped. For the process's very end only."""
     for pipeline in list(_pipelines):
         try:
             pipeline.shutdown(pipeline.shutdown_timeout, EXIT_DROP_REASON)
@@ -89,5 +93,5 @@ def _reset_all_in_forked_child() -> None:
         pipeline.reset_after_fork()
 
 
-atexit.register(_shut_down_all_at_exit)
+atexit.register(shut_down_all_clients)
 os.register_at_fork(after_in_child=_reset_all_in_forked_child)

@@ -9,7 +9,9 @@ the main thread, a SIGTERM handler that flushes every live client (bounded by th
 
 - to the handler that was there before (a server's own graceful shutdown), or
 - to the default action: the handler is restored and the signal raised again, so the
-  process still ends by SIGTERM with the exit status its supervisor expects.
+  process still ends by SIGTERM with the exit status its supervisor expects. As
+  ``atexit`` will not run, the clients are then shut down rather than just flushed,
+  so a spool whose messages were all delivered leaves no files behind.
 
 An ignored SIGTERM stays ignored; under uWSGI, which owns its signals and runs
 ``atexit`` in its workers, nothing is installed. Under gevent or eventlet
@@ -92,16 +94,21 @@ def install_signal_flush(signum: int = signal.SIGTERM) -> bool:
 def _flush_then(previous: Any) -> Callable[[int, FrameType | None], None]:
     # One handler per replaced handler: a server that saved one of ours and restores it
     # later (uvicorn) gets back the handler that chains to what *it* replaced.
+    ends_here = not callable(previous) and (previous is None or previous == signal.SIG_DFL)
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if not _flushing.is_set() and not _threads_are_green():
             _flushing.set()
             try:
-                _flush_off_the_main_thread()
+                # When the default action is about to end the process, atexit will not
+                # run: shut the clients down as it would (a delivered spool leaves no
+                # files). Otherwise the process goes on, or ends through atexit.
+                _off_the_main_thread(shut_down_live_clients if ends_here else flush_live_clients)
             finally:
                 _flushing.clear()
         if callable(previous):
             previous(signum, frame)
-        elif previous is None or previous == signal.SIG_DFL:
+        elif ends_here:
             # The default action ends the process; do exactly that, by the same signal.
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
@@ -109,12 +116,20 @@ def _flush_then(previous: Any) -> Callable[[int, FrameType | None], None]:
     return on_signal
 
 
-def _flush_off_the_main_thread() -> None:
+def shut_down_live_clients() -> None:
+    """Shut every live client down as at exit; never raises, a failure is logged."""
+    try:
+        lifecycle.shut_down_all_clients()
+    except Exception as error:
+        logger.error("segment_web: shutdown failed: %s", error)
+
+
+def _off_the_main_thread(stop: Callable[[], None]) -> None:
     # The signal may interrupt the main thread while it holds a client's queue lock (in
     # the middle of a track() call); flushing from a helper thread with a bounded join
     # turns that case into a logged timeout instead of a deadlock.
     timeout = lifecycle.longest_shutdown_timeout()
-    worker = threading.Thread(target=flush_live_clients, name="segment-web-sigterm-flush")
+    worker = threading.Thread(target=stop, name="segment-web-sigterm-flush")
     worker.daemon = True
     worker.start()
     worker.join(timeout + 1.0)
