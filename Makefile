@@ -1,5 +1,7 @@
 # `make demo` runs the main job; `make test` runs lint, types and the whole test suite.
 # Both create .venv and install the pinned dependencies (constraints.txt) when needed.
+# `make` alone lists the targets.
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,10 +11,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test lint demo collector bench clean stress
 
+# The dev and bench dependency groups of pyproject.toml (PEP 735): pip >= 25.1, which
+# the first pip install brings (constraints.txt pins it).
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q pip
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e . --group dev --group bench
 	touch $@
 
 lint: $(BIN)/.installed

@@ -5,6 +5,10 @@ HTTP server, sends a visitor and a new user through it, stops it (its client flu
 at exit), then prints what the collector received, app by app. The collector judges
 every event against a small tracking plan (``tracking_plan.json``), as a staging
 collector would, and the events that break it are marked.
+
+Each run starts from an empty ``demo.sqlite3`` in the collector's cache directory; when
+an earlier run left events there, the first lines say how many were deleted. The last
+line gives the command (with the Python running the demo) to browse them afterwards.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import requests
 
 from segment_web.collector import Collector
+from segment_web.collector.hints import python_command, shown_path
 from segment_web.collector.store import StoredEvent, default_db_path
 from segment_web.collector.violations import PlanFlags
 
@@ -34,8 +39,11 @@ def main() -> int:
     db_path = default_db_path().with_name("demo.sqlite3")
     plan = PlanFlags(PLAN)
     with Collector(db_path, plan=plan) as collector:
-        collector.store.clear()
-        print(f"Collector listening on {collector.url} (SQLite: {db_path})\n")
+        earlier = collector.store.clear()
+        print(f"Collector listening on {collector.url} (SQLite: {db_path})")
+        if earlier:
+            print(f"  (deleted the {earlier} events an earlier run left there)")
+        print()
         failures = []
         for app in APPS:
             try:
@@ -53,8 +61,8 @@ def main() -> int:
     )
     print(
         "Browse them in the collector's page: "
-        f"python -m segment_web.collector --db {db_path} --plan {PLAN.relative_to(ROOT)}"
-        "  →  http://127.0.0.1:8765"
+        f"{python_command()} -m segment_web.collector --db {shown_path(db_path)} "
+        f"--plan {shown_path(PLAN)}  →  http://127.0.0.1:8765"
     )
     missing = len(APPS) * EXPECTED_PER_APP - len(arrived)
     if missing > 0:

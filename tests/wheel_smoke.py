@@ -47,6 +47,16 @@ def check_installed_package() -> None:
         entry.name: entry.value for entry in importlib.metadata.entry_points(group="pytest11")
     }
     assert plugins.get("segment_web") == "segment_web.testing", plugins
+    # Installed, not run from a clone: hints name the published distribution.
+    from segment_web.collector.hints import install_command
+
+    hint = install_command("collector")
+    assert hint.endswith(" -m pip install 'segment-web[collector]'"), hint
+    # Metadata: no development extras published, project URLs present.
+    metadata = importlib.metadata.metadata("segment-web")
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    assert not extras & {"dev", "bench"}, extras
+    assert metadata.get_all("Project-URL"), "the wheel has no project URLs"
     print(f"imported {', '.join(ADAPTERS)} from {location}")
 
 

@@ -23,15 +23,21 @@ Endpoints:
   what was wrong.
 - ``GET /``: the event viewer (filters by type, event name and user; rows show ip,
   page path and campaign, and expand to the full JSON).
-- ``GET /api/events?type=&event=&user=&limit=``: the stored events as JSON, newest
-  first, with ``total`` (``type`` exact; ``event`` and ``user`` match when they contain
-  the text; ``limit`` 100 by default, at most 1000).
+- ``GET /api/events?type=&event=&user=&limit=&cursor=``: the stored events as JSON,
+  newest first, with ``total`` (``type`` exact; ``event`` and ``user`` match when they
+  contain the text; ``limit`` 100 by default, at most 1000) and ``next``: pass it as
+  ``cursor`` for the next page (null on the last page).
 - ``DELETE /api/events?type=&event=&user=``: deletes the events those filters select
   (all without filters); answers ``{"success": true, "deleted": N}``.
 
 With ``--plan plan.json`` (the ``plan`` extra) each stored event lists the rules of that
 tracking plan it breaks: the page marks it and shows why, and ``GET /api/events`` gives
 each event's ``violations`` and filters on them with ``violations=1`` (or ``0``).
+
+``--latency MS``, ``--fail-rate RATE``, ``--fail-status STATUS`` and ``--retry-after
+SECONDS`` (``Collector(latency_ms=…, fail_rate=…, fail_status=…, retry_after=…)``)
+answer tracking requests late or fail some on purpose, without storing them, to
+rehearse a slow or failing API.
 
 Requests must name ``localhost``, an IP address or a name given with ``--allow-host`` in
 their ``Host`` header, so a web page cannot reach the collector through DNS rebinding.

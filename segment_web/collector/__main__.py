@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from segment_web.collector.extra import missing_extra
+from segment_web.collector.hints import install_command, python_command
 
 EXIT_USAGE = 2
 
@@ -24,10 +25,11 @@ tracking API (what clients send):
       Answers {"success": true} or a 4xx {"success": false, "message": ...}.
 
 JSON API (what the page uses):
-  GET    /api/events?type=&event=&user=&limit=
-      stored events, newest first: {"events": [...], "total": N}. type is exact;
-      event (event or page name) and user (userId or anonymousId) match when they
-      contain the text; limit is 100 by default, at most 1000.
+  GET    /api/events?type=&event=&user=&limit=&cursor=
+      stored events, newest first: {"events": [...], "total": N, "next": C}. type
+      is exact; event (event or page name) and user (userId or anonymousId) match
+      when they contain the text; limit is 100 by default, at most 1000. The next
+      page: the same query with cursor=C; "next" is null on the last page.
       With --plan: each event lists its "violations" (path and rule), "plan" names
       the plan, and violations=1 keeps the events that break it (violations=0: the
       others), here and in DELETE.
@@ -62,14 +64,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
         )
-    collector = Collector(
-        args.db,
-        host=args.host,
-        port=args.port,
-        write_key=args.write_key,
-        allowed_hosts=args.allow_host,
-        plan=plan,
-    )
+    try:
+        collector = Collector(
+            args.db,
+            host=args.host,
+            port=args.port,
+            write_key=args.write_key,
+            allowed_hosts=args.allow_host,
+            plan=plan,
+            latency_ms=args.latency,
+            fail_rate=args.fail_rate,
+            fail_status=args.fail_status,
+            retry_after=args.retry_after,
+            fail_seed=args.fail_seed,
+        )
+    except ValueError as error:  # a fault option out of range, named as its flag
+        print(f"error: {_flag_names(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         collector.open()
     except OSError as error:
@@ -98,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  database: {collector.db_path}", flush=True)
     if plan is not None:
         print(f"  plan:     {plan.plan.name} ({len(plan.plan.events)} events)", flush=True)
+    if collector.faults.active():
+        print(f"  faults:   {collector.faults.summary()}", flush=True)
     print(f"  client:   Analytics({client_key!r}, host={collector.url!r}, flush_at=1)", flush=True)
     print("  Ctrl-C to stop", flush=True)
     try:
@@ -112,10 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m segment_web.collector",
+        prog=f"{python_command()} -m segment_web.collector",
         description="Local Segment tracking-API collector: stores messages in SQLite "
         "and shows them live at its URL. Needs the collector extra: "
-        "pip install 'segment-web[collector]'.",
+        f"{install_command('collector')}",
         epilog=API_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -148,6 +161,42 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --plan: events the plan does not list are not flagged",
     )
+    faults = parser.add_argument_group("rehearsing a slow or failing API")
+    faults.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="answer each tracking request after MS milliseconds [0]",
+    )
+    faults.add_argument(
+        "--fail-rate",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="fail this fraction (0 to 1) of tracking requests; failed batches are not stored",
+    )
+    faults.add_argument(
+        "--fail-status",
+        type=int,
+        default=None,
+        metavar="STATUS",
+        help="the status of those failures, 400-599 [503]; alone, every request fails",
+    )
+    faults.add_argument(
+        "--retry-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="send a Retry-After header with each failure",
+    )
+    faults.add_argument(
+        "--fail-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed the choice of failing requests, so every run fails the same ones",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each received message")
     return parser
 
@@ -166,6 +215,22 @@ def _write_key(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+_FLAGS = {
+    "latency_ms": "--latency",
+    "fail_rate": "--fail-rate",
+    "fail_status": "--fail-status",
+    "retry_after": "--retry-after",
+    "fail_seed": "--fail-seed",
+}
+
+
+def _flag_names(message: str) -> str:
+    """A ``Collector`` argument error, worded with the command line's flags."""
+    for name, flag in _FLAGS.items():
+        message = message.replace(name, flag)
+    return message
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

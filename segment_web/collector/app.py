@@ -18,6 +18,7 @@ require_collector_extra()
 
 from uvicorn import Server  # noqa: E402
 
+from segment_web.collector.faults import Faults  # noqa: E402
 from segment_web.collector.hosts import HostRule  # noqa: E402
 from segment_web.collector.server import bind, uvicorn_server  # noqa: E402
 from segment_web.collector.store import (  # noqa: E402
@@ -46,6 +47,13 @@ class Collector:
     (``segment_web.collector.violations.PlanFlags``, the ``plan`` extra), each message is
     stored with what it breaks in that tracking plan.
 
+    To rehearse a slow or failing API, tracking requests can be answered after
+    ``latency_ms`` milliseconds (asynchronously: concurrent requests overlap), and a
+    fraction ``fail_rate`` (0 to 1) of them answered ``fail_status`` (503 by default;
+    given alone, every request fails), with ``Retry-After: retry_after`` seconds when
+    set, and not stored. ``fail_seed`` makes which requests fail repeatable;
+    ``injected_failures`` counts them.
+
     ``start()`` serves on a background thread and returns; ``serve_forever()`` blocks
     the calling thread until ``stop()`` or Ctrl-C; ``stop()`` ends either. As a context
     manager it starts on entry and stops on exit.
@@ -61,6 +69,11 @@ class Collector:
         allowed_hosts: Iterable[str] = (),
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         plan: PlanFlags | None = None,
+        latency_ms: float = 0.0,
+        fail_rate: float | None = None,
+        fail_status: int | None = None,
+        retry_after: float | None = None,
+        fail_seed: int | None = None,
     ) -> None:
         if write_key is not None and not write_key:
             raise ValueError("write_key must be a non-empty string or None (accept any key)")
@@ -74,6 +87,13 @@ class Collector:
         self.allowed_hosts = tuple(allowed_hosts)
         self.read_timeout = read_timeout
         self.plan = plan
+        self.faults = Faults(
+            latency_ms=latency_ms,
+            fail_rate=fail_rate,
+            fail_status=fail_status,
+            retry_after=retry_after,
+            fail_seed=fail_seed,
+        )
         self._requested_port = port
         self._store: EventStore | None = None
         self._socket: socket.socket | None = None
@@ -102,6 +122,7 @@ class Collector:
                 write_key=self.write_key,
                 hosts=HostRule(self.host, self.allowed_hosts),
                 plan=self.plan,
+                faults=self.faults,
             )
             server = uvicorn_server(app, self.read_timeout)
             finished = threading.Event()
@@ -161,6 +182,11 @@ class Collector:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def injected_failures(self) -> int:
+        """How many tracking requests were failed on purpose (``fail_rate``/``fail_status``)."""
+        return self.faults.failed
 
     @property
     def store(self) -> EventStore:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import importlib.util
 
-INSTALL_HINT = "pip install 'segment-web[collector]'"
+from segment_web.collector.hints import install_command
 
 
 def missing_extra() -> str | None:
-    """What to install when uvicorn or Starlette is missing; None when both are there."""
+    """What to install when uvicorn or Starlette is missing; None when both are there.
+
+    The command installs into the running interpreter's environment, from the clone
+    when running from one: ``.venv/bin/python -m pip install -e '.[collector]'``.
+    """
     missing = [name for name in ("uvicorn", "starlette") if not _installed(name)]
     if not missing:
         return None
-    return f"the collector needs {' and '.join(missing)}, which its extra installs: {INSTALL_HINT}"
+    return (
+        f"the collector needs {' and '.join(missing)}, which its extra installs: "
+        + install_command("collector")
+    )
 
 
 def require_collector_extra() -> None:

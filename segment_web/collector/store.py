@@ -180,12 +180,27 @@ class EventStore:
 
     def events(self, where: EventFilter = _ALL, *, limit: int = DEFAULT_LIMIT) -> list[StoredEvent]:
         """Newest first, matching ``where``; ``limit`` is capped at 1000."""
+        return self.page(where, limit=limit)[0]
+
+    def page(
+        self, where: EventFilter = _ALL, *, limit: int = DEFAULT_LIMIT, before: int | None = None
+    ) -> tuple[list[StoredEvent], int | None]:
+        """One page of ``events()``: those older than the event with id ``before`` (all
+        when None), and the ``before`` of the next page (None after the last one).
+
+        Paging by id is stable: events received or deleted meanwhile shift no page.
+        """
         clause, params = where.sql()
         limit = max(1, min(limit, MAX_LIMIT))
+        args: list[Any] = list(params)
+        if before is not None:
+            clause += " AND id < ?" if clause else " WHERE id < ?"
+            args.append(before)
         sql = f"SELECT {_COLUMNS} FROM events{clause} ORDER BY id DESC LIMIT ?"
         with self._lock:
-            rows = self._db.execute(sql, [*params, limit]).fetchall()
-        return [_event(row) for row in rows]
+            rows = self._db.execute(sql, [*args, limit + 1]).fetchall()
+        events = [_event(row) for row in rows[:limit]]
+        return events, (events[-1].id if len(rows) > limit else None)
 
     def count(self, where: EventFilter = _ALL) -> int:
         """How many stored events match ``where``."""

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from segment_web.collector.errors import RequestError
+from segment_web.collector.faults import Faults
 from segment_web.collector.hosts import HostRule
 from segment_web.collector.intake import (
     MAX_BODY_BYTES,
@@ -63,10 +64,12 @@ def create_app(
     write_key: str | None,
     hosts: HostRule,
     plan: PlanFlags | None = None,
+    faults: Faults | None = None,
 ) -> ASGIApp:
     """The collector as an ASGI app over ``store``; see the module docstring. With
-    ``plan``, each received message is stored with its violations of that plan."""
-    endpoints = _Endpoints(store, write_key, plan)
+    ``plan``, each received message is stored with its violations of that plan; with
+    ``faults``, tracking requests are answered late or fail on purpose."""
+    endpoints = _Endpoints(store, write_key, plan, faults)
     routes = [
         Route("/", endpoints.page, methods=["GET"]),
         Route("/index.html", endpoints.page, methods=["GET"]),
@@ -89,10 +92,17 @@ def create_app(
 
 
 class _Endpoints:
-    def __init__(self, store: EventStore, write_key: str | None, plan: PlanFlags | None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        write_key: str | None,
+        plan: PlanFlags | None,
+        faults: Faults | None,
+    ) -> None:
         self.store = store
         self.write_key = write_key
         self.plan = plan
+        self.faults = faults if faults is not None and faults.active() else None
 
     async def page(self, request: Request) -> Response:
         headers = {**_PAGE_HEADERS, "Cache-Control": "no-store"}
@@ -103,20 +113,26 @@ class _Endpoints:
             return await self._delete_events(request)
         where = _filter(request)
         limit = _limit(request.query_params.get("limit"))
+        before = _cursor(request.query_params.get("cursor"))
 
         def query() -> dict[str, Any]:
-            events = self.store.events(where, limit=limit)
+            events, next_before = self.store.page(where, limit=limit, before=before)
             return {
                 "events": [event.to_json() for event in events],
                 "total": self.store.count(where),
+                "next": None if next_before is None else str(next_before),
                 "plan": None if self.plan is None else self.plan.describe(),
+                "faults": None if self.faults is None else self.faults.describe(),
             }
 
         return json_response(200, await run_in_threadpool(query))
 
     async def _delete_events(self, request: Request) -> Response:
-        if "limit" in request.query_params:
-            raise RequestError(400, "limit does not apply to DELETE; filter by type, event or user")
+        for name in ("limit", "cursor"):
+            if name in request.query_params:
+                raise RequestError(
+                    400, f"{name} does not apply to DELETE; filter by type, event or user"
+                )
         where = _filter(request)
         deleted = await run_in_threadpool(self.store.delete, where)
         logger.info("deleted %d event(s)%s", deleted, "" if where.is_empty() else f" ({where})")
@@ -136,6 +152,10 @@ class _Endpoints:
         raw = await _read_body(request)
         body = parse_json(decode_body(raw, request.headers.get("Content-Encoding")))
         messages = batch_messages(body) if kind is None else [single_message(kind, body)]
+        if self.faults is not None:
+            await self.faults.delay()
+            if self.faults.should_fail():
+                return self._injected_failure(messages)
         received_at = _now()
 
         def judge_and_store() -> list[list[dict[str, str]]] | None:
@@ -153,6 +173,21 @@ class _Endpoints:
             else:
                 logger.info("%s", describe(message))
         return json_response(200, {"success": True})
+
+    def _injected_failure(self, messages: list[dict[str, Any]]) -> Response:
+        assert self.faults is not None
+        status = self.faults.failure_status
+        count = len(messages)
+        logger.info(
+            "answered %d to %d message%s on purpose (--fail-rate/--fail-status): not stored",
+            status,
+            count,
+            "" if count == 1 else "s",
+        )
+        message = f"failure injected by the collector (status {status}); send again"
+        return json_response(
+            status, {"success": False, "message": message}, self.faults.failure_headers()
+        )
 
 
 class _HostGuard:
@@ -265,6 +300,19 @@ def _limit(text: str | None) -> int:
     if limit < 1:
         raise RequestError(400, f"limit must be a positive integer, got {text!r}")
     return limit
+
+
+def _cursor(text: str | None) -> int | None:
+    # The "next" of an earlier answer: the id of the last event it listed. Opaque to
+    # users, so only that shape is accepted.
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 18 or int(value) < 1:
+        raise RequestError(
+            400, f'cursor must be the "next" value of an earlier answer, got {text!r}'
+        )
+    return int(value)
 
 
 async def _http_exception(request: Request, error: Exception) -> Response:

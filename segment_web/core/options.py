@@ -8,6 +8,7 @@ needs a client but no cookie or page options uses ``CLIENT_OPTIONS`` alone.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Problem:
     option: str
     message: str
     fatal: bool = True
+    import_failed: bool = False  # a dotted path that could not be imported
 
 
 def is_write_key(value: Any) -> str | None:
@@ -171,6 +173,16 @@ def require_option(name: str, value: Any, registry: Iterable[Option] = CLIENT_OP
     return option.normalize(value)
 
 
+def unknown_name(name: str, known: Iterable[str], name_of: Callable[[str], str] = str) -> str:
+    """What to say about an option ``name`` that does not exist: the closest known name
+    when one is close (most likely a typo: ANONYMISE_IP), else every known name."""
+    names = list(known)
+    close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.75)
+    if close:
+        return f"{name_of(name)} is not a setting; did you mean {name_of(close[0])}?"
+    return f"{name_of(name)} is not a setting; known: {', '.join(map(name_of, names))}"
+
+
 def parse_options(
     values: Mapping[str, Any],
     registry: Iterable[Option],
@@ -189,8 +201,7 @@ def parse_options(
     for key, value in values.items():
         option = options.get(key)
         if option is None:
-            known = ", ".join(name_of(name) for name in options)
-            problems.append(Problem(key, f"{name_of(key)} is not a setting; known: {known}"))
+            problems.append(Problem(key, unknown_name(key, options, name_of)))
             continue
         problem = option.check(value)
         if problem:

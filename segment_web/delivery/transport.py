@@ -104,6 +104,53 @@ class RetryPolicy:
         return min(self.max_delay, delay * random.uniform(0.75, 1.25))
 
 
+class OutageLog:
+    """Logs a run of failed attempts when it starts (once, WARNING) and when it ends.
+
+    A batch is retried for minutes before it finally fails and is reported; without this
+    the reason (a refused connection, a 503) would only show then.
+    """
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._since = 0.0
+
+    def failed(self, failure: DeliveryError, *, retrying: bool) -> None:
+        """An attempt failed; a final failure is logged by the reporter, so only counted."""
+        with self._lock:
+            self._failures += 1
+            first = self._failures == 1
+            if first:
+                self._since = time.monotonic()
+        if first and retrying:
+            logger.warning(
+                "segment_web: cannot deliver to %s: %s; retrying (logged again when "
+                "delivery recovers, or when a batch finally fails)",
+                self.host,
+                failure,
+            )
+
+    def succeeded(self) -> None:
+        """An attempt was accepted: the end of a run of failures, if one was going on."""
+        with self._lock:
+            failures, self._failures = self._failures, 0
+            since = self._since
+        if failures:
+            logger.info(
+                "segment_web: delivery to %s recovered after %d failed attempt%s in %.1fs",
+                self.host,
+                failures,
+                "" if failures == 1 else "s",
+                time.monotonic() - since,
+            )
+
+    def reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+
+
 class Transport:
     """POSTs bodies to one endpoint over a kept-alive connection."""
 
@@ -119,6 +166,7 @@ class Transport:
         }
         if gzip_bodies:
             self._headers["Content-Encoding"] = "gzip"
+        self.outage = OutageLog(urlsplit(endpoint).netloc)
         # Made by the first post(), on the delivery thread: proxy look-ups can touch the
         # network on some systems, and the caller's thread never does.
         self._route: Route | None = None
@@ -158,6 +206,7 @@ class Transport:
             else:
                 status = response.status
                 if 200 <= status < 300:
+                    self.outage.succeeded()
                     return status
                 text = response.text[:500]
                 failure = DeliveryError(f"HTTP {status}: {text}", status=status, body=text)
@@ -170,7 +219,9 @@ class Transport:
                 retries += 1
                 wait = policy.backoff(retries)
             else:
+                self.outage.failed(failure, retrying=False)
                 raise failure
+            self.outage.failed(failure, retrying=True)
             attempt += 1
             logger.debug("segment_web: %s; retry %d in %.2fs", failure, attempt, wait)
             if abort.wait(wait):
@@ -184,3 +235,4 @@ class Transport:
         """A child process must not share the parent's sockets: the child's first POST
         makes its own connection."""
         self._route = None
+        self.outage.reset_after_fork()

@@ -22,8 +22,9 @@ local server.
 
 Settings (keys of ``SEGMENT``, default in brackets; a bad value keeps its default and
 is reported by the system checks). This table is generated from
-``segment_web.web.settings.OPTIONS``; ``USER_ID`` is ``fn(request)``, and it and
-``ERROR_HANDLER`` may be dotted paths::
+``segment_web.web.settings.OPTIONS``; ``USER_ID`` is ``fn(request)``. Each callable
+setting (``USER_ID``, ``ERROR_HANDLER``, ``CONSENT``, ``BEFORE_SEND``, whose list may
+mix hooks and paths) may be a dotted path, as in the other adapters::
 
 <options table>
 
@@ -50,12 +51,13 @@ Analytics never breaks a request: a failure of this adapter is logged on the
 System checks (``manage.py check``), stable ids:
 
 - ``segment_web.W001``: no write key: the site runs, analytics sends nothing.
-- ``segment_web.W002``: an unknown key in ``SEGMENT`` (ignored).
+- ``segment_web.W002``: an unknown key in ``SEGMENT`` (ignored; the message suggests
+  the closest known name).
 - ``segment_web.W003``: ``SegmentMiddleware`` is above ``AuthenticationMiddleware``, so
   messages cannot carry the user id.
 - ``segment_web.W004``: ``SEGMENT`` is not a dict (all options at their defaults).
 - ``segment_web.W005``: an option has an invalid value (that option at its default).
-- ``segment_web.W006``: ``USER_ID``/``ERROR_HANDLER`` dotted path cannot be imported.
+- ``segment_web.W006``: the dotted path of a callable setting cannot be imported.
 - ``segment_web.W007``: the client refuses the options (it runs with defaults but for
   ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
 - ``segment_web.W008``: running under uWSGI without ``--enable-threads``: nothing would

@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.module_loading import import_string
-
 from segment_web.core.options import CLIENT_OPTION_NAMES, Problem
 from segment_web.web.integration import Integration
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
@@ -22,10 +20,6 @@ from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settin
 SETTING = "SEGMENT"
 APP_LABEL = "segment_web"  # the Django app label of segment_web.django
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
-# Options that may be given as a dotted path to a callable, imported at start-up.
-IMPORTABLE = ("user_id", "error_handler", "consent", "before_send")
-IMPORTABLE_LISTS = ("before_send",)  # a list of hooks may hold dotted paths too
-
 NO_WRITE_KEY = "segment_web.W001"
 UNKNOWN_KEY = "segment_web.W002"
 MIDDLEWARE_ORDER = "segment_web.W003"
@@ -73,22 +67,10 @@ def read_settings(config: Any, environ: Mapping[str, str]) -> tuple[SegmentSetti
     values = {str(key).lower(): value for key, value in config.items()}
     if not values.get("write_key") and environ.get(ENV_WRITE_KEY):
         values["write_key"] = environ[ENV_WRITE_KEY]
-    broken: list[str] = []  # what is wrong with BEFORE_SEND
-    for option in IMPORTABLE:
-        value: Any = values.get(option)
-        listed = option in IMPORTABLE_LISTS and isinstance(value, list | tuple)
-        if isinstance(value, str) or listed:
-            try:
-                values[option] = _imported(value)
-            except Exception as error:  # a user module failing at import must not stop start-up
-                del values[option]
-                message = f"{option.upper()} could not import {value!r}: {error}"
-                issues.append(Issue(IMPORT_FAILED, message, _hint(option)))
-                if option == "before_send":
-                    broken.append(message)
     settings, problems = parse_settings(values, name_of=str.upper)
     issues.extend(_issue(problem) for problem in problems)
-    broken += [p.message for p in problems if p.option == "before_send"]
+    # What is wrong with BEFORE_SEND: a path that cannot be imported, or a bad value.
+    broken = [p.message for p in problems if p.option == "before_send"]
     if broken:
         settings = dataclasses.replace(settings, before_send=_drop_everything(broken[0]))
     return settings, issues
@@ -108,16 +90,11 @@ def _hint(option: str) -> str:
     return _BEFORE_SEND_HINT if option == "before_send" else _DEFAULT_HINT
 
 
-def _imported(value: str | list[Any] | tuple[Any, ...]) -> Any:
-    """A dotted path's object; for a list, each dotted path in it (callables stay)."""
-    if isinstance(value, str):
-        return import_string(value)
-    return [import_string(item) if isinstance(item, str) else item for item in value]
-
-
 def _issue(problem: Problem) -> Issue:
     if problem.option not in OPTION_NAMES:
         return Issue(UNKNOWN_KEY, problem.message, "It is ignored; check its spelling.")
+    if problem.import_failed:
+        return Issue(IMPORT_FAILED, problem.message, _hint(problem.option))
     if problem.option == "write_key" and not problem.fatal:
         hint = f"Set {SETTING}['WRITE_KEY'] or the {ENV_WRITE_KEY} environment variable."
         return Issue(NO_WRITE_KEY, problem.message, hint)

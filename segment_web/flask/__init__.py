@@ -32,13 +32,17 @@ arguments to ``Segment(...)`` / ``init_app(...)`` (snake_case) override them, an
 the app runs with a disabled client (calls validate, nothing is sent).
 
 The options (generated from ``segment_web.web.settings.OPTIONS``; ``SEGMENT_USER_ID`` is a
-zero-argument callable, called in the request context)::
+zero-argument callable, called in the request context). Each callable setting
+(``SEGMENT_USER_ID``, ``SEGMENT_ERROR_HANDLER``, ``SEGMENT_CONSENT``,
+``SEGMENT_BEFORE_SEND``, whose list may mix hooks and paths) may also be given as a
+dotted path such as ``"myapp.analytics.scrub_pii"``::
 
 <options table>
 
 A ``SEGMENT_*`` key that is no option (most likely a misspelling) is logged as a
-warning on the ``segment_web`` logger. Keys the app keeps under that prefix for itself
-stay quiet when listed in ``SEGMENT_IGNORE_KEYS``::
+warning on the ``segment_web`` logger, with the closest option name when there is one.
+Keys the app keeps under that prefix for itself stay quiet when listed in
+``SEGMENT_IGNORE_KEYS``::
 
     app.config["SEGMENT_BROWSER_WRITE_KEY"] = "..."   # for analytics.js in templates
     app.config["SEGMENT_IGNORE_KEYS"] = ["SEGMENT_BROWSER_WRITE_KEY"]

@@ -16,6 +16,7 @@ from werkzeug.local import LocalProxy
 
 from segment_web.core.client import Analytics
 from segment_web.core.handle import RequestAnalytics, current_request_analytics
+from segment_web.core.options import unknown_name
 from segment_web.web.facts import RequestFacts
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
@@ -104,8 +105,8 @@ def _check_option_names(options: Mapping[str, Any]) -> None:
     unknown = [name for name in options if name not in OPTION_NAMES]
     if unknown:
         raise TypeError(
-            f"Segment got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
-            f"the options are: {', '.join(OPTION_NAMES)}"
+            "Segment got unexpected keyword argument(s): "
+            + "; ".join(unknown_name(name, OPTION_NAMES, repr) for name in unknown)
         )
 
 

@@ -58,7 +58,9 @@ def register(owner: object, pipeline: Pipeline, *, flush_on_signals: bool) -> No
     pipeline.watch(owner)
     if flush_on_signals:
         _flushed_on_signals.add(pipeline)
-        sigterm.install_signal_flush(_flush_at_signal, _longest_signal_timeout)
+        sigterm.install_signal_flush(
+            _flush_at_signal, _shut_down_at_signal, _longest_signal_timeout
+        )
     warn_if_threads_disabled()
 
 
@@ -132,6 +134,28 @@ def _flush_at_signal() -> None:
         logger.error("segment_web: flush failed: %s", error)
 
 
+def _shut_down_at_signal() -> None:
+    # The signal is about to end the process and atexit will not run: shut the clients
+    # that asked for it down as atexit would (a spool whose messages were all delivered
+    # leaves no files behind).
+    _shut_down(list(_flushed_on_signals))
+
+
+def shut_down_all_clients() -> None:
+    """Shut every live client down, each within its ``shutdown_timeout``: what is
+    delivered leaves no trace (a spool's files are removed), what is not stays in the
+    spool or is reported dropped. For the process's very end only (``atexit``)."""
+    _shut_down(list(_pipelines))
+
+
+def _shut_down(pipelines: list[Pipeline]) -> None:
+    for pipeline in pipelines:
+        try:
+            pipeline.shutdown(pipeline.shutdown_timeout, EXIT_DROP_REASON)
+        except Exception as error:
+            logger.error("segment_web: shutdown at exit failed: %s", error)
+
+
 def _install_hooks_once() -> None:
     global _hooks_installed
     if _hooks_installed:
@@ -139,21 +163,13 @@ def _install_hooks_once() -> None:
     with _hooks_lock:
         if _hooks_installed:
             return
-        atexit.register(_shut_down_all_at_exit)
+        atexit.register(shut_down_all_clients)
         os.register_at_fork(after_in_child=_reset_in_forked_child)
         # Imported here: importing multiprocessing.util registers an atexit hook of its own.
         from multiprocessing import util
 
         util.register_after_fork(_ARM_CHILD_EXIT, _arm_child_exit_flush)
         _hooks_installed = True
-
-
-def _shut_down_all_at_exit() -> None:
-    for pipeline in list(_pipelines):
-        try:
-            pipeline.shutdown(pipeline.shutdown_timeout, EXIT_DROP_REASON)
-        except Exception as error:
-            logger.error("segment_web: flush at exit failed: %s", error)
 
 
 def _reset_in_forked_child() -> None:

@@ -9,7 +9,9 @@ option (bounded by their ``shutdown_timeout``) and then hands the signal on unch
 
 - to the handler that was there before (a server's own graceful shutdown), or
 - to the default action: the handler is restored and the signal raised again, so the
-  process still ends by SIGTERM with the exit status its supervisor expects.
+  process still ends by SIGTERM with the exit status its supervisor expects. As
+  ``atexit`` will not run, the clients are then shut down rather than just flushed,
+  so a spool whose messages were all delivered leaves no files behind.
 
 An ignored SIGTERM stays ignored; under uWSGI, which owns its signals and runs
 ``atexit`` in its workers, nothing is installed. Under gevent or eventlet
@@ -41,7 +43,7 @@ _our_handlers: list[Callable[[int, FrameType | None], None]] = []
 _flushing = threading.Event()
 # Set when a client asked for the handler from a thread other than the main one: the
 # next call of ``install_pending()`` on the main thread installs it.
-_pending: tuple[Flush, Timeout] | None = None
+_pending: tuple[Flush, Flush, Timeout] | None = None
 _warned_off_main_thread = False
 _terminating = False
 
@@ -53,9 +55,12 @@ OFF_MAIN_THREAD = (
 )
 
 
-def install_signal_flush(flush: Flush, timeout: Timeout, signum: int = signal.SIGTERM) -> bool:
-    """Install a handler for ``signum`` that calls ``flush`` (bounded by ``timeout()``
-    seconds, plus one) and then hands the signal on, unless one is there already.
+def install_signal_flush(
+    flush: Flush, shut_down: Flush, timeout: Timeout, signum: int = signal.SIGTERM
+) -> bool:
+    """Install a handler for ``signum`` that calls ``flush`` (or ``shut_down`` when the
+    signal's default action is about to end the process), bounded by ``timeout()``
+    seconds plus one, then hands the signal on; unless one is there already.
 
     Returns True when the handler is in place. Only the main thread may install
     handlers: from another thread the handler is left pending for ``install_pending()``
@@ -63,7 +68,7 @@ def install_signal_flush(flush: Flush, timeout: Timeout, signum: int = signal.SI
     """
     global _pending, _warned_off_main_thread
     if threading.current_thread() is not threading.main_thread():
-        _pending = (flush, timeout)
+        _pending = (flush, shut_down, timeout)
         if not _warned_off_main_thread and "uwsgi" not in sys.modules:
             _warned_off_main_thread = True
             logger.warning(OFF_MAIN_THREAD)
@@ -80,7 +85,7 @@ def install_signal_flush(flush: Flush, timeout: Timeout, signum: int = signal.SI
             return True
         if previous is signal.SIG_IGN:
             return False
-        handler = _flush_then(previous, flush, timeout)
+        handler = _flush_then(previous, flush, shut_down, timeout)
         try:
             signal.signal(signum, handler)
         except (ValueError, OSError) as error:  # e.g. an embedded interpreter
@@ -107,22 +112,27 @@ def install_pending() -> None:
 
 
 def _flush_then(
-    previous: Any, flush: Flush, timeout: Timeout
+    previous: Any, flush: Flush, shut_down: Flush, timeout: Timeout
 ) -> Callable[[int, FrameType | None], None]:
     # One handler per replaced handler: a server that saved one of ours and restores it
     # later (uvicorn) gets back the handler that chains to what *it* replaced.
+    ends_here = not callable(previous) and (previous is None or previous == signal.SIG_DFL)
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
         global _terminating
         _terminating = True
         if not _flushing.is_set() and not _threads_are_green():
             _flushing.set()
             try:
-                _flush_off_the_main_thread(flush, timeout())
+                # When the default action is about to end the process, atexit will not
+                # run: shut the clients down as it would. Otherwise the process goes on,
+                # or ends through atexit.
+                _off_the_main_thread(shut_down if ends_here else flush, timeout())
             finally:
                 _flushing.clear()
         if callable(previous):
             previous(signum, frame)
-        elif previous is None or previous == signal.SIG_DFL:
+        elif ends_here:
             # The default action ends the process; do exactly that, by the same signal.
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
@@ -130,11 +140,11 @@ def _flush_then(
     return on_signal
 
 
-def _flush_off_the_main_thread(flush: Flush, timeout: float) -> None:
+def _off_the_main_thread(stop: Flush, timeout: float) -> None:
     # The signal may interrupt the main thread while it holds a client's queue lock (in
     # the middle of a track() call); flushing from a helper thread with a bounded join
     # turns that case into a logged timeout instead of a deadlock.
-    worker = threading.Thread(target=flush, name="segment-web-sigterm-flush")
+    worker = threading.Thread(target=stop, name="segment-web-sigterm-flush")
     worker.daemon = True
     worker.start()
     worker.join(timeout + 1.0)

@@ -95,20 +95,50 @@ def import_dotted(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _is_callable_or_path(value: Any) -> str | None:
-    if value is None or callable(value):
-        return None
-    if not isinstance(value, str):
-        return "must be a callable, a dotted path to one, or None"
+# Options whose callable may be given as a dotted path ("myapp.analytics.scrub"), in
+# every adapter alike (settings files hold strings); before_send's list may mix hooks
+# and paths. The client itself takes callables only.
+IMPORTABLE = ("error_handler", "before_send", "consent", "user_id")
+
+
+class _NotImported(Exception):
+    def __init__(self, message: str, *, import_failed: bool) -> None:
+        super().__init__(message)
+        self.import_failed = import_failed
+
+
+def _import_callable(path: str) -> Any:
     try:
-        found = import_dotted(value)
+        found = import_dotted(path)
     except Exception as error:  # whatever the user's module raises while importing
-        return f"could not import {value!r}: {error}"
-    return None if callable(found) else f"names {found!r}, which is not callable"
+        raise _NotImported(f"could not import {path!r}: {error}", import_failed=True) from None
+    if not callable(found):
+        raise _NotImported(f"names {found!r}, which is not callable", import_failed=False)
+    return found
 
 
-def _imported(value: Any) -> Any:
-    return import_dotted(value) if isinstance(value, str) else value
+def import_callables(
+    values: Mapping[str, Any], name_of: Callable[[str], str] = str
+) -> tuple[dict[str, Any], list[Problem]]:
+    """``values`` with the dotted paths of ``IMPORTABLE`` options replaced by what they
+    name; one ``Problem`` per path that cannot be used (that option is left out)."""
+    resolved = dict(values)
+    problems: list[Problem] = []
+    for name in IMPORTABLE:
+        value = resolved.get(name)
+        try:
+            if isinstance(value, str):
+                resolved[name] = _import_callable(value)
+            elif name == "before_send" and isinstance(value, list | tuple):
+                resolved[name] = [
+                    _import_callable(item) if isinstance(item, str) else item for item in value
+                ]
+        except _NotImported as error:
+            del resolved[name]
+            problems.append(
+                Problem(name, f"{name_of(name)} {error}", import_failed=error.import_failed)
+            )
+    return resolved, problems
 
 
 def _is_names(value: Any) -> str | None:
@@ -159,10 +189,9 @@ WEB_OPTIONS: tuple[Option, ...] = (
     Option(
         "consent",
         None,
-        _is_callable_or_path,
+        is_optional_callable,
         "callable (or dotted path) given the framework's request, returning category → "
         "bool or None; sent as context.consent.categoryPreferences",
-        normalize=_imported,
     ),
     Option(
         "consent_cookie",
@@ -239,12 +268,15 @@ def parse_settings(
     values: Mapping[str, Any], *, name_of: Callable[[str], str] = str
 ) -> tuple[SegmentSettings, list[Problem]]:
     """Validate snake_case ``values``; bad ones are left at their default and reported
-    (an unknown name and a bad value are ``fatal``; a missing write key is not).
+    (an unknown name and a bad value are ``fatal``; a missing write key is not). The
+    callable options (``IMPORTABLE``) may be dotted paths.
 
     ``name_of`` turns an option name into what the user wrote (``"FLUSH_AT"``,
     ``"SEGMENT_FLUSH_AT"``), so problems speak the user's language.
     """
-    accepted, problems = parse_options(values, OPTIONS, name_of=name_of)
+    imported, problems = import_callables(values, name_of)
+    accepted, invalid = parse_options(imported, OPTIONS, name_of=name_of)
+    problems += invalid
     if not accepted.get("write_key"):
         problems.append(
             Problem(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import queue
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,7 +148,15 @@ def test_a_file_that_is_not_a_database_exits_2(run: type[Running], tmp_path: Pat
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["--port", "70000"], "--port: must be a number"), (["--write-key", ""], "must not be empty")],
+    [
+        (["--port", "70000"], "--port: must be a number"),
+        (["--write-key", ""], "must not be empty"),
+        (["--latency", "soon"], "argument --latency: invalid float value: 'soon'"),
+        (["--latency", "-5"], "error: --latency must be a number from 0 to 600000 ms, got -5.0"),
+        (["--fail-rate", "20"], "error: --fail-rate must be a number from 0 to 1, got 20.0"),
+        (["--fail-status", "200"], "error: --fail-status must be an HTTP error status from 400"),
+        (["--retry-after", "2"], "error: --retry-after goes with failures: set --fail-rate or"),
+    ],
 )
 def test_bad_options_exit_2(run: type[Running], args: list[str], words: str) -> None:
     code, stderr = run(*args).finish()
@@ -166,6 +176,24 @@ def test_startup_text_gives_a_client_line_with_the_write_key(
     assert client_line.strip() == f"client:   Analytics('dev-42', host='{url}', flush_at=1)"
     # The line works as written: that client's events are accepted.
     assert post(url, "/v1/track", track(), key="dev-42").status_code == 200
+
+
+def test_fault_flags_are_shown_at_startup_and_fail_requests(
+    run: type[Running], tmp_path: Path
+) -> None:
+    collector = run(
+        "--port", "0", "--db", str(tmp_path / "db.sqlite3"),
+        "--latency", "50", "--fail-status", "503", "--retry-after", "1",
+    )  # fmt: skip
+    url = collector.next_line().split()[4]
+    collector.next_line()  # database
+    assert collector.next_line().strip() == (
+        "faults:   answers after 50 ms; fails every request with 503 and Retry-After: 1 "
+        "(not stored)"
+    )
+    response = post(url, "/v1/batch", {"batch": [track()]})
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "1")
+    assert events(url) == []
 
 
 def test_allow_host_adds_a_host_name(run: type[Running], tmp_path: Path) -> None:
@@ -191,13 +219,19 @@ def test_help_documents_the_json_api_and_the_extra() -> None:
     )
     assert result.returncode == 0
     for words in (
-        "GET    /api/events?type=&event=&user=&limit=",
+        "GET /api/events?type=&event=&user=&limit=&cursor=",
         "DELETE /api/events?type=&event=&user=",
         "--allow-host NAME",
         "Content-Type: application/json",
-        "segment-web[collector]",
+        "--latency MS",
+        "--fail-rate RATE",
+        "--fail-status STATUS",
+        "--retry-after SECONDS",
+        # run from the clone with the venv's python: commands that work from here
+        "usage: .venv/bin/python -m segment_web.collector",
+        "-m pip install -e '.[collector]'",
     ):
-        assert words in result.stdout, result.stdout
+        assert words in " ".join(result.stdout.split()), result.stdout
 
 
 # Runs the command as a user without the extra would: uvicorn and starlette not importable.
@@ -220,10 +254,9 @@ def test_without_the_extra_it_names_the_extra_to_install(tmp_path: Path) -> None
         env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == (
-        "error: the collector needs uvicorn and starlette, which its extra installs: "
-        "pip install 'segment-web[collector]'"
-    )
+    prefix = "error: the collector needs uvicorn and starlette, which its extra installs: "
+    assert result.stderr.startswith(prefix), result.stderr
+    assert_installs_the_extra_from_the_clone(result.stderr.strip()[len(prefix) :], REPO)
     # The store alone still imports; the server class says what to install.
     check = "import sys; sys.modules['uvicorn'] = None\n" + (
         "from segment_web.collector import EventStore\n"
@@ -233,4 +266,46 @@ def test_without_the_extra_it_names_the_extra_to_install(tmp_path: Path) -> None
     imported = subprocess.run(
         [sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT
     )
-    assert "pip install 'segment-web[collector]'" in imported.stdout, imported.stderr
+    assert "-m pip install -e '.[collector]'" in imported.stdout, imported.stderr
+
+
+def assert_installs_the_extra_from_the_clone(command: str, cwd: Path) -> None:
+    """``command``, run in ``cwd``, would install the collector extra from this clone
+    into the environment of the Python running the tests."""
+    python, *args = shlex.split(command)
+    assert args[:4] == ["-m", "pip", "install", "-e"], command
+    target = args[4]
+    assert target.endswith("[collector]") and len(args) == 5, command
+    assert (cwd / target.removesuffix("[collector]")).resolve() == REPO
+    # That python, from there, is this interpreter in this environment (a venv's).
+    found = shutil.which(python, path=os.environ.get("PATH")) if "/" not in python else python
+    assert found is not None, command
+    prefix = subprocess.run(
+        [found, "-c", "import sys; print(sys.prefix)"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    ).stdout.strip()
+    assert prefix == sys.prefix, (command, prefix)
+
+
+@pytest.mark.parametrize("where", ["clone", "elsewhere"])
+def test_the_install_hint_works_from_where_it_is_given(tmp_path: Path, where: str) -> None:
+    cwd = REPO if where == "clone" else tmp_path
+    result = subprocess.run(
+        [sys.executable, "-c", "from segment_web.collector.hints import install_command\n"
+         "print(install_command('collector'))"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    command = result.stdout.strip()
+    if where == "clone":
+        assert command.endswith(" -m pip install -e '.[collector]'"), command
+    else:
+        assert f"-e '{REPO}[collector]'" in command, command
+    assert_installs_the_extra_from_the_clone(command, cwd)

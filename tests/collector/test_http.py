@@ -427,3 +427,80 @@ def test_stop_ends_kept_alive_connections_and_is_idempotent(db_path: Path) -> No
             session.post(url + "/v1/track", json=track(), auth=("key", ""), timeout=TIMEOUT)
     with pytest.raises(RuntimeError, match="not open"):
         collector.events()
+
+
+def count_by_type(url: str, **params: Any) -> dict[str, int]:
+    """The documented example (docs/collector.md): page through every event by cursor."""
+    counts: dict[str, int] = {}
+    query: dict[str, Any] = {"limit": 1000, **params}
+    for _ in range(1000):  # bounded: at most a million events
+        body = requests.get(url + "/api/events", params=query, timeout=TIMEOUT).json()
+        for event in body["events"]:
+            counts[event["type"]] = counts.get(event["type"], 0) + 1
+        if body["next"] is None:
+            return counts
+        query["cursor"] = body["next"]
+    raise AssertionError("paging did not end")
+
+
+def test_a_cursor_pages_through_every_event_once(collector: Collector) -> None:
+    kinds = ["track", "page", "identify"]
+    collector.store.add(
+        [
+            {"type": kinds[n % 3], "userId": "u", "event": f"E{n}", "name": f"E{n}"}
+            for n in range(1114)
+        ],
+        write_key="k",
+        received_at="2024-01-01T00:00:00.000Z",
+    )
+    assert count_by_type(collector.url) == {"track": 372, "page": 371, "identify": 371}
+    assert count_by_type(collector.url, type="page") == {"page": 371}
+
+    seen: list[int] = []
+    params: dict[str, Any] = {"type": "track", "limit": 100}
+    pages = 0
+    while pages < 10:
+        body = requests.get(collector.url + "/api/events", params=params, timeout=TIMEOUT).json()
+        pages += 1
+        assert body["total"] == 372 + (1 if pages > 1 else 0)  # total counts every match
+        seen += [event["id"] for event in body["events"]]
+        if pages == 1:
+            # A new event arriving meanwhile shifts no page: it is newer than the cursor.
+            post(collector.url, "/v1/track", track(event="Late"))
+        if body["next"] is None:
+            break
+        assert isinstance(body["next"], str)
+        params["cursor"] = body["next"]
+    assert pages == 4
+    assert len(seen) == len(set(seen)) == 372
+    assert seen == sorted(seen, reverse=True)
+    # Without a cursor (or with an empty one) the first page, as before.
+    first = events(collector.url, type="track", limit=2, cursor="")
+    assert [event["event_or_name"] for event in first] == ["Late", "E1113"]
+
+
+@pytest.mark.parametrize("cursor", ["abc", "-5", "0", "1.5", "\uff19", "9" * 40])
+def test_a_malformed_cursor_is_400(collector: Collector, cursor: str) -> None:
+    response = requests.get(
+        collector.url + "/api/events", params={"cursor": cursor}, timeout=TIMEOUT
+    )
+    assert_refused(response, 400, 'cursor must be the "next" value of an earlier answer')
+
+
+def test_the_last_page_has_no_next_and_delete_takes_no_cursor(collector: Collector) -> None:
+    post(collector.url, "/v1/batch", {"batch": [track(event="A"), track(event="B")]})
+    body = requests.get(collector.url + "/api/events", params={"limit": 2}, timeout=TIMEOUT).json()
+    assert ([event["event_or_name"] for event in body["events"]], body["next"]) == (
+        ["B", "A"],
+        None,
+    )
+    one = requests.get(collector.url + "/api/events", params={"limit": 1}, timeout=TIMEOUT).json()
+    rest = requests.get(
+        collector.url + "/api/events", params={"limit": 1, "cursor": one["next"]}, timeout=TIMEOUT
+    ).json()
+    assert [event["event_or_name"] for event in rest["events"]] == ["A"]
+    assert rest["next"] is None
+    response = requests.delete(
+        collector.url + "/api/events", params={"cursor": "1"}, timeout=TIMEOUT
+    )
+    assert_refused(response, 400, "cursor does not apply to DELETE")

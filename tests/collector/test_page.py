@@ -249,3 +249,19 @@ def test_rows_show_ip_path_and_campaign_and_expand_from_anywhere(
         "Order Refunded",
         "Pricing",
     ]
+
+
+def test_the_page_says_what_faults_are_injected(db_path: Path, page: Page) -> None:
+    with Collector(db_path, latency_ms=5, fail_rate=0.5, fail_seed=1) as collector:
+        statuses = [
+            post(collector.url, "/v1/track", {"type": "track", "userId": "u", "event": f"E{n}"})
+            for n in range(6)
+        ]
+        failed = [response.status_code for response in statuses].count(503)
+        assert failed == collector.injected_failures > 0
+        page.goto(collector.url)
+        expect(page.locator("#summary")).to_have_text(
+            f"{6 - failed} events · rehearsal: answers after 5 ms, "
+            f"fails 50% of batches with 503 ({failed} so far)"
+        )
+        page.goto("about:blank")  # stop polling before the collector stops

@@ -18,9 +18,11 @@ from django.test.utils import override_settings
 
 from segment_web.django import SegmentMiddleware, get_integration, reload_integration
 from segment_web.web.integration import Integration
+from segment_web.web.settings import IMPORTABLE
 from tests.django import views
 from tests.django.conftest import MIDDLEWARE
 from tests.django.helpers import sent
+from tests.support import settings_callables
 from tests.support.recording_server import RecordingServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +161,29 @@ def test_the_package_imports_before_django_is_configured() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SegmentMiddleware"
+
+
+def test_a_misspelled_key_suggests_the_closest_name(
+    use_segment: Callable[..., Integration],
+) -> None:
+    use_segment(ANONYMISE_IP=True)
+    (unknown,) = [m for m in run_checks() if m.id == "segment_web.W002"]
+    assert unknown.msg == "ANONYMISE_IP is not a setting; did you mean ANONYMIZE_IP?"
+    use_segment(COMPLETELY_UNRELATED=True)
+    (unknown,) = [m for m in run_checks() if m.id == "segment_web.W002"]
+    assert unknown.msg.startswith("COMPLETELY_UNRELATED is not a setting; known: WRITE_KEY, ")
+
+
+def test_every_callable_setting_takes_a_dotted_path(
+    use_segment: Callable[..., Integration], server: RecordingServer
+) -> None:
+    assert set(settings_callables.PATHS) == set(IMPORTABLE)  # each callable setting is here
+    integration = use_segment(
+        **{name.upper(): path for name, path in settings_callables.PATHS.items()}
+    )
+    assert segment_checks() == {}
+    assert integration.client.error_handler is settings_callables.error_handler
+    assert integration.settings.before_send is settings_callables.before_send
+    assert Client().get("/").status_code == 200
+    integration.client.flush(timeout=10)
+    settings_callables.assert_all_applied(server.messages)

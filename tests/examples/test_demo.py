@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from segment_web.collector.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_make_demo_shows_events_from_every_framework(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    # An earlier run's events: the demo starts afresh, and says so.
+    with EventStore(tmp_path / "segment_web" / "demo.sqlite3") as earlier:
+        earlier.add([{"type": "track", "event": "Old"}] * 5, write_key="k", received_at="x")
     result = subprocess.run(
         [sys.executable, "-m", "example_projects.demo"],
         cwd=ROOT,
@@ -37,7 +44,22 @@ def test_make_demo_shows_events_from_every_framework(tmp_path: Path) -> None:
     # the collector judged each event against the example tracking plan
     assert "6 of them break the tracking plan 'Example shop'" in out
     assert out.count("✗ properties.currency: 'currency' is a required property") == 6
-    assert (tmp_path / "segment_web" / "demo.sqlite3").exists()
+    db = tmp_path / "segment_web" / "demo.sqlite3"
+    assert db.exists()
+    assert f"(SQLite: {db})\n  (deleted the 5 events an earlier run left there)\n" in out
+    assert "Old" not in out
+    # The last line's command works from here, with this Python (the venv's).
+    last = out.strip().splitlines()[-1]
+    command = last.split(": ", 1)[1].split("  →  ")[0]
+    python, *args = shlex.split(command)
+    assert args[:2] == ["-m", "segment_web.collector"] and args[2::2] == ["--db", "--plan"]
+    assert Path(args[3]) == db and (ROOT / args[5]).is_file(), command
+    found = shutil.which(python) if "/" not in python else str(ROOT / python)
+    assert found is not None
+    prefix = subprocess.run(
+        [found, "-c", "import sys; print(sys.prefix)"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    assert prefix == sys.prefix, command
     ports = re.findall(r"shop on http://127\.0\.0\.1:(\d+)", out)
     assert len(ports) == 3
     assert not example_app_processes(ports), "the demo left an example app running"

@@ -11,8 +11,11 @@ from flask import Flask
 
 from segment_web import Analytics
 from segment_web.flask import Segment, integration_of
+from segment_web.flask.extension import config_key
 from segment_web.web.integration import Integration
+from segment_web.web.settings import IMPORTABLE
 from tests.flask.conftest import create_app, delivered, integration_in
+from tests.support import settings_callables
 from tests.support.recording_server import RecordingServer
 
 
@@ -76,6 +79,8 @@ def test_bad_settings_raise_one_error_naming_every_key(apps: list[Flask]) -> Non
 def test_a_bad_argument_is_named_as_an_argument(apps: list[Flask]) -> None:
     app = create_app(SEGMENT_WRITE_KEY="k")
     with pytest.raises(ValueError, match=r"user_id= \(argument\) must be a callable"):
+        Segment(app, user_id=42)
+    with pytest.raises(ValueError, match=r"user_id= \(argument\) .* is not a dotted path"):
         Segment(app, user_id="current_user")
 
 
@@ -144,3 +149,64 @@ def test_two_apps_in_one_process_send_with_their_own_write_keys(
         assert password == "" and recorded.body["writeKey"] == user
         sent_by.setdefault(user, []).extend(m["type"] for m in recorded.body["batch"])
     assert sent_by == {"shop-key": ["track", "track"], "blog-key": ["page", "page"]}
+
+
+def test_every_callable_setting_takes_a_dotted_path(
+    apps: list[Flask], server: RecordingServer
+) -> None:
+    assert set(settings_callables.PATHS) == set(IMPORTABLE)  # each callable setting is here
+    config = {config_key(name): path for name, path in settings_callables.PATHS.items()}
+    app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_HOST=server.url, SEGMENT_FLUSH_AT=1, **config)
+    apps.append(app)
+    Segment(app)
+    integration = integration_in(app)
+    assert integration.client.error_handler is settings_callables.error_handler
+    assert integration.settings.before_send is settings_callables.before_send
+    assert app.test_client().get("/").status_code == 200
+    settings_callables.assert_all_applied(delivered(app, server))
+
+
+def test_before_send_takes_a_list_of_hooks_and_paths(
+    apps: list[Flask], server: RecordingServer
+) -> None:
+    app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_HOST=server.url, SEGMENT_FLUSH_AT=1)
+    apps.append(app)
+    Segment(app, before_send=[lambda message: message, settings_callables.PATHS["before_send"]])
+    assert app.test_client().get("/").status_code == 200
+    (page,) = delivered(app, server)
+    assert page["context"]["hooked"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("tests.support.no_such_module.hook", "could not import 'tests.support.no_such_module"),
+        ("scrub", "'scrub' is not a dotted path"),
+        ("tests.support.settings_callables.USER", "names 'dotted-user', which is not callable"),
+    ],
+)
+def test_a_dotted_path_that_cannot_be_used_is_named(
+    apps: list[Flask], value: str, words: str
+) -> None:
+    app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_BEFORE_SEND=value)
+    with pytest.raises(ValueError, match="SEGMENT_BEFORE_SEND") as raised:
+        Segment(app)
+    assert words in str(raised.value)
+
+
+def test_a_misspelled_setting_suggests_the_closest_name(
+    apps: list[Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_ANONYMISE_IP=True)
+    apps.append(app)
+    with caplog.at_level(logging.WARNING, logger="segment_web"):
+        Segment(app)
+    (warning,) = [r.getMessage() for r in caplog.records if "is not a setting" in r.getMessage()]
+    assert warning == (
+        "segment_web: SEGMENT_ANONYMISE_IP is not a setting; "
+        "did you mean SEGMENT_ANONYMIZE_IP? (ignored)"
+    )
+    with pytest.raises(
+        TypeError, match=r"'anonymise_ip' is not a setting; did you mean 'anonymize_ip'\?"
+    ):
+        Segment(anonymise_ip=True)
