@@ -22,6 +22,7 @@ from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
 from segment_web.delivery.reporting import Reporter
+from segment_web.delivery.stats import Stats
 from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
 from segment_web.plan.modes import PlanMode
@@ -136,7 +137,13 @@ class Analytics(MessageCalls):
         )
 
         self._reporter = Reporter(self, error_handler)
-        transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)
+        transport = Transport(
+            self.endpoint,
+            write_key,
+            timeout=self.timeout,
+            gzip_bodies=gzip,
+            stats=self._reporter.stats,
+        )
         self._transport = transport
         self._spool: SpoolStore | None = None
         if spool_dir is not None:
@@ -191,6 +198,19 @@ class Analytics(MessageCalls):
     def queued(self) -> int:
         """Messages waiting in the queue (not counting a batch in flight)."""
         return len(self._pipeline)
+
+    def stats(self) -> Stats:
+        """A snapshot of this client's counters (see ``Stats``): accepted, delivered,
+        dropped by reason, retried, failed, in flight, queue depth and capacity, spool
+        usage, the last success and failure, and a batch latency histogram."""
+        spool = self._spool
+        return self._reporter.stats.snapshot(
+            queue_depth=len(self._pipeline),
+            queue_capacity=self.max_queue_size,
+            batches_in_flight=self._pipeline.batches_in_flight,
+            spool_dir=None if spool is None else spool.directory,
+            enabled=self.enable,
+        )
 
     def _send(
         self,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from segment_web.delivery import compression as gzip_backend
 from segment_web.delivery.routes import Answer, Route, open_route
+from segment_web.delivery.stats import DeliveryStats, error_type
 from segment_web.errors import DeliveryError
 from segment_web.version import VERSION
 
@@ -107,8 +108,17 @@ class RetryPolicy:
 class Transport:
     """POSTs bodies to one endpoint over a kept-alive connection."""
 
-    def __init__(self, endpoint: str, write_key: str, *, timeout: float, gzip_bodies: bool) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        write_key: str,
+        *,
+        timeout: float,
+        gzip_bodies: bool,
+        stats: DeliveryStats | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.stats = stats if stats is not None else DeliveryStats()
         self.timeout = timeout
         self.gzip_bodies = gzip_bodies
         token = base64.b64encode(f"{write_key}:".encode()).decode("ascii")
@@ -145,9 +155,25 @@ class Transport:
         ``make_body`` is called per attempt, so a body can carry a fresh ``sentAt``.
         Waits between attempts end early when ``abort`` is set.
         """
+        started = time.monotonic()
+        failure: DeliveryError | None = None
+        try:
+            return self._send(make_body, policy, abort)
+        except DeliveryError as error:
+            failure = error
+            raise
+        finally:
+            self.stats.batch_done(
+                time.monotonic() - started, None if failure is None else error_type(failure.status)
+            )
+
+    def _send(
+        self, make_body: Callable[[], bytes], policy: RetryPolicy, abort: threading.Event
+    ) -> int:
         attempt = 0
         retries = 0
         retry_after_waits = 0
+        stats = self.stats
         while True:
             wait: float | None
             try:
@@ -158,10 +184,12 @@ class Transport:
             else:
                 status = response.status
                 if 200 <= status < 300:
+                    stats.attempt(True)
                     return status
                 text = response.text[:500]
                 failure = DeliveryError(f"HTTP {status}: {text}", status=status, body=text)
                 if not is_retryable(status):
+                    stats.attempt(False)
                     raise failure
                 wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is not None and retry_after_waits < MAX_RETRY_AFTER_WAITS:
@@ -170,7 +198,9 @@ class Transport:
                 retries += 1
                 wait = policy.backoff(retries)
             else:
+                stats.attempt(False)
                 raise failure
+            stats.attempt(False, retrying=True)
             attempt += 1
             logger.debug("segment_web: %s; retry %d in %.2fs", failure, attempt, wait)
             if abort.wait(wait):
