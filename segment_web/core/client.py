@@ -22,7 +22,7 @@ from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
 from segment_web.delivery.reporting import Reporter
-from segment_web.delivery.stats import Stats
+from segment_web.delivery.stats import Stats, key_label
 from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
 from segment_web.plan.modes import PlanMode
@@ -137,6 +137,7 @@ class Analytics(MessageCalls):
         )
 
         self._reporter = Reporter(self, error_handler)
+        self._reporter.stats.label = key_label(write_key)
         transport = Transport(
             self.endpoint,
             write_key,

@@ -29,6 +29,14 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 batch_listeners: list[Callable[[DeliveryStats, float, str | None], None]] = []
 
 
+KEY_PREFIX = 6  # characters of the write key that label a client's metrics
+
+
+def key_label(write_key: str) -> str:
+    """The first characters of a write key: at most 6, and at most half of a short key."""
+    return write_key[: min(KEY_PREFIX, len(write_key) // 2)]
+
+
 def reason_key(reason: str) -> str:
     """A drop reason without its details: ``"queue full (max_queue_size=5)"`` → ``"queue
     full"``, so counters stay a small set whatever the options."""
@@ -79,7 +87,8 @@ class Stats:
 class DeliveryStats:
     """The counters of one client, updated from any thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "") -> None:
+        self.label = label  # the write key's first characters (``key_label``)
         self._lock = threading.Lock()
         self._zero()
 

@@ -29,13 +29,20 @@ logger = logging.getLogger("segment_web")
 EXIT_DROP_REASON = "not delivered before the process exited"
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+_clients: weakref.WeakSet[object] = weakref.WeakSet()  # for the metrics exporters
 
 
 def register(owner: object, pipeline: Pipeline) -> None:
     """Look after ``pipeline`` for its whole life; its thread ends once ``owner`` (the
     client) is collected."""
     _pipelines.add(pipeline)
+    _clients.add(owner)
     pipeline.watch(owner)
+
+
+def live_clients() -> list[object]:
+    """The clients not yet collected (shut down ones included)."""
+    return list(_clients)
 
 
 def flush_all_clients(timeout: float) -> int:
