@@ -13,6 +13,7 @@ from segment_web.asgi.scope import request_facts, route_name, scope_user_id
 from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
+from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -69,6 +70,7 @@ class SegmentMiddleware:
         self.integration.adopt_as_default()
         self._user_id = settings.user_id
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
+        self._health_path = settings.health_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -78,6 +80,9 @@ class SegmentMiddleware:
             else:  # websocket and any future scope type: not ours, untouched
                 await self.app(scope, receive, send)
             return
+        if scope["path"] == self._health_path and scope["method"] in ("GET", "HEAD"):
+            await self._health(send)
+            return
         tracked = self._start(scope)
         if tracked is None:
             await self.app(scope, receive, send)
@@ -85,6 +90,13 @@ class SegmentMiddleware:
         response = _Response(self, tracked, scope, send)
         with activate(tracked.handle):
             await self.app(scope, receive, response.send)
+
+    async def _health(self, send: Send) -> None:
+        code, body = health(self.client, self.integration.settings.health_max_failing)
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"cache-control", b"no-store")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _start(self, scope: Scope) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""

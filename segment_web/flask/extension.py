@@ -7,6 +7,7 @@ and response into plain values and hooks the three request callbacks.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any, cast
@@ -17,6 +18,7 @@ from werkzeug.local import LocalProxy
 from segment_web.core.client import Analytics
 from segment_web.core.handle import RequestAnalytics, current_request_analytics
 from segment_web.web.facts import RequestFacts
+from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -77,6 +79,12 @@ class Segment:
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
         app.teardown_request(hooks.teardown_request)
+        if integration.settings.health_path is not None:
+            app.add_url_rule(
+                integration.settings.health_path,
+                endpoint="segment_health",
+                view_func=functools.partial(_health, integration),
+            )
         return integration
 
     @property
@@ -86,6 +94,13 @@ class Segment:
 
     def __repr__(self) -> str:
         return f"<Segment options={sorted(self._options)}>"
+
+
+def _health(integration: Integration) -> Response:
+    code, body = health(integration.client, integration.settings.health_max_failing)
+    response = Response(body, status=code, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def integration_of(app: Flask) -> Integration:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segment_web.core.option_rules import is_bool, is_int, is_optional_callable
+from segment_web.core.option_rules import is_bool, is_int, is_optional_callable, is_seconds
 from segment_web.core.options import (
     CLIENT_OPTION_NAMES,
     CLIENT_OPTIONS,
@@ -55,6 +55,12 @@ def _is_optional_cookie_name(value: Any) -> str | None:
 
 def _is_optional_str(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string or None"
+
+
+def _is_optional_path(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.startswith("/")):
+        return None
+    return "must be a URL path starting with '/' (or None)"
 
 
 def _is_patterns(value: Any) -> str | None:
@@ -185,6 +191,19 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_optional_callable,
         "callable returning the current user's id, called when a message first needs it",
     ),
+    Option(
+        "health_path",
+        None,
+        _is_optional_path,
+        "Flask and ASGI: answer GETs here with the client's stats as JSON (503 when "
+        "failing); Django: add segment_web.django.health_view to urls.py instead",
+    ),
+    Option(
+        "health_max_failing",
+        300.0,
+        is_seconds(positive=True),
+        "seconds of delivery failing without a success before the health answer is 503",
+    ),
 )
 OPTIONS: tuple[Option, ...] = CLIENT_OPTIONS + WEB_OPTIONS
 OPTION_NAMES = tuple(option.name for option in OPTIONS)
@@ -229,6 +248,8 @@ class SegmentSettings:
     consent_cookie: str | None = _DEFAULTS["consent_cookie"]
     gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
+    health_path: str | None = _DEFAULTS["health_path"]
+    health_max_failing: float = _DEFAULTS["health_max_failing"]
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""
