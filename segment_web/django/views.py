@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from segment_web.django.apps import get_integration
 from segment_web.web.health import CONTENT_TYPE, health
 
 
-@never_cache
-@require_safe
 def health_view(request: HttpRequest) -> HttpResponse:
-    """The health answer of the app's client (``segment_web.web.health``)."""
+    """The health answer of the app's client (``segment_web.web.health``); GET and HEAD."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     integration = get_integration()
     code, body = health(integration.client, integration.settings.health_max_failing)
-    return HttpResponse(body, status=code, content_type=CONTENT_TYPE)
+    response = HttpResponse(body, status=code, content_type=CONTENT_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
