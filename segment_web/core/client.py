@@ -22,6 +22,7 @@ from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
 from segment_web.delivery.reporting import Reporter
+from segment_web.delivery.routes import HttpOptions
 from segment_web.delivery.stats import Stats, key_label
 from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
@@ -56,7 +57,8 @@ class Analytics(MessageCalls):
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
     ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
-    ``spool_fsync_interval``. A bad value raises ``ValueError`` naming the option.
+    ``spool_fsync_interval``; the HTTP options ``proxies``, ``verify``, ``cert``,
+    ``headers`` and ``transport``. A bad value raises ``ValueError`` naming the option.
 
     Durable delivery (``spool_dir``): every accepted message is written to a file in that
     directory before the call returns, and leaves it only once its batch is delivered,
@@ -96,6 +98,11 @@ class Analytics(MessageCalls):
         spool_dir: str | os.PathLike[str] | None = None,
         spool_max_bytes: int = 512 * 1024 * 1024,
         spool_fsync_interval: float = 1.0,
+        proxies: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: Any = None,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -136,6 +143,13 @@ class Analytics(MessageCalls):
             require_option("spool_fsync_interval", spool_fsync_interval)
         )
 
+        self.http = HttpOptions(
+            proxies=require_option("proxies", proxies),
+            verify=require_option("verify", verify),
+            cert=require_option("cert", cert),
+            headers=require_option("headers", headers),
+            transport=require_option("transport", transport),
+        )
         self._reporter = Reporter(self, error_handler)
         self._reporter.stats.label = key_label(write_key)
         transport = Transport(
@@ -144,6 +158,7 @@ class Analytics(MessageCalls):
             timeout=self.timeout,
             gzip_bodies=gzip,
             stats=self._reporter.stats,
+            http=self.http,
         )
         self._transport = transport
         self._spool: SpoolStore | None = None

@@ -17,11 +17,13 @@ import os
 import select
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
 
 from segment_web.delivery.deadline import DeadlineAdapter, deadline, deadline_connection
@@ -58,11 +60,32 @@ class Route(Protocol):
     def close(self) -> None: ...
 
 
-def open_route(endpoint: str, headers: dict[str, str]) -> Route:
-    """The route for POSTs to ``endpoint``, per the environment's proxy and CA settings
-    as ``requests`` reads them. May touch the network (proxy look-ups on some systems)."""
+@dataclass(frozen=True)
+class HttpOptions:
+    """The client's HTTP options (``proxies``, ``verify``, ``cert``, ``headers``,
+    ``transport``): as ``requests`` takes them, merged with the environment's as
+    ``requests`` merges them; ``transport`` replaces both routes."""
+
+    proxies: Mapping[str, str] | None = None
+    verify: bool | str | None = None
+    cert: str | tuple[str, str] | None = None
+    headers: Mapping[str, str] | None = None
+    transport: Any = None
+
+
+def open_route(
+    endpoint: str, headers: dict[str, str], options: HttpOptions = HttpOptions()
+) -> Route:
+    """The route for POSTs to ``endpoint``, per ``options`` and the environment's proxy
+    and CA settings as ``requests`` reads them. May touch the network (proxy look-ups
+    on some systems)."""
+    headers = {**(options.headers or {}), **headers}
+    if options.transport is not None:
+        return CustomRoute(options.transport, endpoint, headers)
     session = requests.Session()
-    settings = session.merge_environment_settings(endpoint, {}, None, None, None)
+    settings = session.merge_environment_settings(
+        endpoint, dict(options.proxies or {}), None, options.verify, options.cert
+    )
     # What Session.post works out on every call (proxies, CA bundle, netrc, merged
     # headers) cannot change between our POSTs to one endpoint: work it out once.
     template = session.prepare_request(requests.Request("POST", endpoint, headers=headers))
@@ -176,3 +199,31 @@ class SessionRoute:
 
     def close(self) -> None:
         self._session.close()
+
+
+class CustomRoute:
+    """The ``transport`` option: the application's own HTTP stack.
+
+    ``transport`` is an object with ``post(url, body, headers, timeout)`` or a callable
+    taking the same arguments; it returns ``(status, headers, body)``. Whatever it raises
+    is a network error, retried as one.
+    """
+
+    def __init__(self, transport: Any, endpoint: str, headers: dict[str, str]) -> None:
+        self._post = getattr(transport, "post", transport)
+        self._close = getattr(transport, "close", None)
+        self._endpoint = endpoint
+        self._headers = headers
+
+    def post(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        try:
+            status, answer_headers, content = self._post(
+                self._endpoint, body, {**self._headers, **headers}, timeout
+            )
+        except Exception as error:
+            raise ConnectionError(f"the transport raised {error!r}") from error
+        return Answer(int(status), CaseInsensitiveDict(answer_headers or {}), bytes(content or b""))
+
+    def close(self) -> None:
+        if callable(self._close):
+            self._close()

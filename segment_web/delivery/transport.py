@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from segment_web.delivery import compression as gzip_backend
-from segment_web.delivery.routes import Answer, Route, open_route
+from segment_web.delivery.routes import Answer, HttpOptions, Route, open_route
 from segment_web.delivery.stats import DeliveryStats, error_type
 from segment_web.errors import DeliveryError
 from segment_web.version import VERSION
@@ -116,8 +116,10 @@ class Transport:
         timeout: float,
         gzip_bodies: bool,
         stats: DeliveryStats | None = None,
+        http: HttpOptions | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.http = http if http is not None else HttpOptions()
         self.stats = stats if stats is not None else DeliveryStats()
         self.timeout = timeout
         self.gzip_bodies = gzip_bodies
@@ -140,7 +142,7 @@ class Transport:
         deadline it fails as a read timeout, and is retried as any timeout is.
         """
         if self._route is None:
-            self._route = open_route(self.endpoint, self._headers)
+            self._route = open_route(self.endpoint, self._headers, self.http)
         data = gzip_backend.compress(body) if self.gzip_bodies else body
         headers = {"Content-Length": str(len(data))}
         if retry:

@@ -235,6 +235,11 @@ class SegmentSettings:
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
     plan_mode: PlanMode = _DEFAULTS["plan_mode"]
     allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
+    proxies: Mapping[str, str] | None = _DEFAULTS["proxies"]
+    verify: bool | str | None = _DEFAULTS["verify"]
+    cert: str | tuple[str, str] | None = _DEFAULTS["cert"]
+    headers: Mapping[str, str] | None = _DEFAULTS["headers"]
+    transport: Any = _DEFAULTS["transport"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
