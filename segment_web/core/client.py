@@ -18,6 +18,7 @@ from segment_web.core.pipeline import CAPTURED, Pipeline
 from segment_web.core.processing import MessageChain, build_steps
 from segment_web.core.processing.before_send import Hooks
 from segment_web.core.processing.plan_check import PlanCheck
+from segment_web.core.tracing import with_trace
 from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
@@ -57,7 +58,7 @@ class Analytics(MessageCalls):
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
     ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
-    ``spool_fsync_interval``; the HTTP options ``proxies``, ``verify``, ``cert``,
+    ``spool_fsync_interval``, ``trace_context``; the HTTP options ``proxies``, ``verify``, ``cert``,
     ``headers`` and ``transport``. A bad value raises ``ValueError`` naming the option.
 
     Durable delivery (``spool_dir``): every accepted message is written to a file in that
@@ -98,6 +99,7 @@ class Analytics(MessageCalls):
         spool_dir: str | os.PathLike[str] | None = None,
         spool_max_bytes: int = 512 * 1024 * 1024,
         spool_fsync_interval: float = 1.0,
+        trace_context: bool = False,
         proxies: Mapping[str, str] | None = None,
         verify: bool | str | None = None,
         cert: str | tuple[str, str] | None = None,
@@ -143,6 +145,7 @@ class Analytics(MessageCalls):
             require_option("spool_fsync_interval", spool_fsync_interval)
         )
 
+        self.trace_context: bool = require_option("trace_context", trace_context)
         self.http = HttpOptions(
             proxies=require_option("proxies", proxies),
             verify=require_option("verify", verify),
@@ -245,6 +248,8 @@ class Analytics(MessageCalls):
             raise ClientClosedError("this Analytics client was shut down; create a new one")
         if callback is not None and not callable(callback):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
+        if self.trace_context:
+            fields = with_trace(fields)
         message, payload, drop = self._chain.run(kind, fields)
         message_id: str = message["messageId"]
         if drop is not None:

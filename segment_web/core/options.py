@@ -23,6 +23,7 @@ from segment_web.core.option_rules import (
     is_seconds,
 )
 from segment_web.core.processing.before_send import check_hooks
+from segment_web.core.tracing import is_trace_option
 from segment_web.delivery.transport import DEFAULT_HOST, batch_endpoint
 from segment_web.plan.modes import PLAN_MODES
 from segment_web.plan.tracking_plan import TrackingPlan
@@ -214,6 +215,12 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
         "what a plan violation does: 'raise' PlanViolation, 'report' and send, 'drop'",
     ),
     Option("allow_unplanned_events", False, is_bool, "events the plan does not list are fine"),
+    Option(
+        "trace_context",
+        False,
+        is_trace_option,
+        "put the current OpenTelemetry trace and span ids on each message (context.trace)",
+    ),
     Option("proxies", None, is_proxies, "proxies as requests takes them (merged with *_proxy)"),
     Option("verify", None, is_verify, "TLS check: True, False, or a CA bundle path", "True"),
     Option("cert", None, is_cert, "client certificate: a path or (cert, key)", normalize=as_cert),

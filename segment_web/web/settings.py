@@ -26,6 +26,7 @@ from segment_web.core.options import (
     parse_options,
 )
 from segment_web.core.processing.before_send import Hooks
+from segment_web.core.tracing import is_trace_option
 from segment_web.delivery.transport import DEFAULT_HOST
 from segment_web.plan.modes import PlanMode
 from segment_web.plan.tracking_plan import TrackingPlan
@@ -192,6 +193,12 @@ WEB_OPTIONS: tuple[Option, ...] = (
         "callable returning the current user's id, called when a message first needs it",
     ),
     Option(
+        "span_enduser_id",
+        False,
+        is_trace_option,
+        "set enduser.id on the request's OpenTelemetry server span once the user is resolved",
+    ),
+    Option(
         "health_path",
         None,
         _is_optional_path,
@@ -235,6 +242,7 @@ class SegmentSettings:
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
     plan_mode: PlanMode = _DEFAULTS["plan_mode"]
     allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
+    trace_context: bool = _DEFAULTS["trace_context"]
     proxies: Mapping[str, str] | None = _DEFAULTS["proxies"]
     verify: bool | str | None = _DEFAULTS["verify"]
     cert: str | tuple[str, str] | None = _DEFAULTS["cert"]
@@ -253,6 +261,7 @@ class SegmentSettings:
     consent_cookie: str | None = _DEFAULTS["consent_cookie"]
     gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
+    span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
     health_path: str | None = _DEFAULTS["health_path"]
     health_max_failing: float = _DEFAULTS["health_max_failing"]
 
