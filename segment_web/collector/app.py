@@ -30,6 +30,7 @@ from segment_web.collector.store import (  # noqa: E402
 from segment_web.collector.web import create_app  # noqa: E402
 
 if TYPE_CHECKING:
+    from segment_web.collector.oauth import OAuthMode
     from segment_web.collector.violations import PlanFlags
 
 DEFAULT_READ_TIMEOUT = 10.0
@@ -61,6 +62,7 @@ class Collector:
         allowed_hosts: Iterable[str] = (),
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         plan: PlanFlags | None = None,
+        oauth: OAuthMode | None = None,
     ) -> None:
         if write_key is not None and not write_key:
             raise ValueError("write_key must be a non-empty string or None (accept any key)")
@@ -74,6 +76,7 @@ class Collector:
         self.allowed_hosts = tuple(allowed_hosts)
         self.read_timeout = read_timeout
         self.plan = plan
+        self.oauth = oauth  # OAuth mode (segment_web.collector.oauth): bearer tokens only
         self._requested_port = port
         self._store: EventStore | None = None
         self._socket: socket.socket | None = None
@@ -102,6 +105,7 @@ class Collector:
                 write_key=self.write_key,
                 hosts=HostRule(self.host, self.allowed_hosts),
                 plan=self.plan,
+                oauth=self.oauth,
             )
             server = uvicorn_server(app, self.read_timeout)
             finished = threading.Event()

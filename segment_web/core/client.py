@@ -22,6 +22,12 @@ from segment_web.core.tracing import with_trace
 from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
+from segment_web.delivery.oauth import (
+    DEFAULT_AUTH_SERVER,
+    DEFAULT_SCOPE,
+    OAuthSettings,
+    check_oauth,
+)
 from segment_web.delivery.reporting import Reporter
 from segment_web.delivery.routes import HttpOptions
 from segment_web.delivery.stats import Stats, key_label
@@ -59,7 +65,9 @@ class Analytics(MessageCalls):
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
     ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
     ``spool_fsync_interval``, ``trace_context``; the HTTP options ``proxies``, ``verify``, ``cert``,
-    ``headers`` and ``transport``. A bad value raises ``ValueError`` naming the option.
+    ``headers`` and ``transport``; OAuth 2.0 with ``oauth_client_id``,
+    ``oauth_client_key`` and ``oauth_key_id`` (and ``oauth_auth_server``,
+    ``oauth_scope``; extra ``[oauth]``). A bad value raises ``ValueError`` naming the option.
 
     Durable delivery (``spool_dir``): every accepted message is written to a file in that
     directory before the call returns, and leaves it only once its batch is delivered,
@@ -105,6 +113,11 @@ class Analytics(MessageCalls):
         cert: str | tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         transport: Any = None,
+        oauth_client_id: str | None = None,
+        oauth_client_key: str | None = None,
+        oauth_key_id: str | None = None,
+        oauth_auth_server: str = DEFAULT_AUTH_SERVER,
+        oauth_scope: str = DEFAULT_SCOPE,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -153,6 +166,13 @@ class Analytics(MessageCalls):
             headers=require_option("headers", headers),
             transport=require_option("transport", transport),
         )
+        self.oauth = _oauth_settings(
+            require_option("oauth_client_id", oauth_client_id),
+            require_option("oauth_client_key", oauth_client_key),
+            require_option("oauth_key_id", oauth_key_id),
+            require_option("oauth_auth_server", oauth_auth_server),
+            require_option("oauth_scope", oauth_scope),
+        )
         self._reporter = Reporter(self, error_handler)
         self._reporter.stats.label = key_label(write_key)
         transport = Transport(
@@ -162,6 +182,7 @@ class Analytics(MessageCalls):
             gzip_bodies=gzip,
             stats=self._reporter.stats,
             http=self.http,
+            oauth=self.oauth,
         )
         self._transport = transport
         self._spool: SpoolStore | None = None
@@ -313,3 +334,14 @@ class Analytics(MessageCalls):
         runs out are reported dropped.
         """
         self._pipeline.shutdown(timeout, "the client was shut down before it could be sent")
+
+
+def _oauth_settings(
+    client_id: str | None, client_key: str | None, key_id: str | None, server: str, scope: str
+) -> OAuthSettings | None:
+    problem = check_oauth(client_id, client_key, key_id)
+    if problem is not None:
+        raise ValueError(problem)
+    if client_id is None or client_key is None or key_id is None:
+        return None
+    return OAuthSettings(client_id, client_key, key_id, server, scope)

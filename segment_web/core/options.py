@@ -24,6 +24,7 @@ from segment_web.core.option_rules import (
 )
 from segment_web.core.processing.before_send import check_hooks
 from segment_web.core.tracing import is_trace_option
+from segment_web.delivery.oauth import DEFAULT_AUTH_SERVER, DEFAULT_SCOPE
 from segment_web.delivery.transport import DEFAULT_HOST, batch_endpoint
 from segment_web.plan.modes import PLAN_MODES
 from segment_web.plan.tracking_plan import TrackingPlan
@@ -137,6 +138,20 @@ def is_transport(value: Any) -> str | None:
     return "must be a callable or an object with post(url, body, headers, timeout)"
 
 
+def is_text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
+
+
+def is_optional_text(value: Any) -> str | None:
+    return None if value is None else is_text(value)
+
+
+def is_host_url(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return None
+    return "must be an http(s) URL such as 'https://oauth2.segment.io'"
+
+
 def as_cert(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -231,6 +246,11 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
         is_transport,
         "your own HTTP stack: post(url, body, headers, timeout) -> (status, headers, body)",
     ),
+    Option("oauth_client_id", None, is_optional_text, "OAuth 2.0: the app's client id"),
+    Option("oauth_client_key", None, is_optional_text, "OAuth: its private key (PEM)", "None"),
+    Option("oauth_key_id", None, is_optional_text, "OAuth: the id of that key"),
+    Option("oauth_auth_server", DEFAULT_AUTH_SERVER, is_host_url, "OAuth: token server"),
+    Option("oauth_scope", DEFAULT_SCOPE, is_text, "OAuth: the scope asked for"),
 )
 CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from segment_web.delivery import compression as gzip_backend
+from segment_web.delivery.oauth import OAuthSettings, TokenSource
 from segment_web.delivery.routes import Answer, HttpOptions, Route, open_route
 from segment_web.delivery.stats import DeliveryStats, error_type
 from segment_web.errors import DeliveryError
@@ -117,9 +118,12 @@ class Transport:
         gzip_bodies: bool,
         stats: DeliveryStats | None = None,
         http: HttpOptions | None = None,
+        oauth: OAuthSettings | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.http = http if http is not None else HttpOptions()
+        # With OAuth, a bearer token (fetched on the delivery thread) replaces the write key.
+        self.oauth = None if oauth is None else TokenSource(oauth, self.http, timeout)
         self.stats = stats if stats is not None else DeliveryStats()
         self.timeout = timeout
         self.gzip_bodies = gzip_bodies
@@ -145,6 +149,8 @@ class Transport:
             self._route = open_route(self.endpoint, self._headers, self.http)
         data = gzip_backend.compress(body) if self.gzip_bodies else body
         headers = {"Content-Length": str(len(data))}
+        if self.oauth is not None:
+            headers["Authorization"] = f"Bearer {self.oauth.token()}"
         if retry:
             headers["X-Retry-Count"] = str(retry)
         return self._route.post(data, headers, self.timeout)
@@ -175,6 +181,7 @@ class Transport:
         attempt = 0
         retries = 0
         retry_after_waits = 0
+        renewed = False  # the OAuth token was renewed after a 401, as it is once per batch
         stats = self.stats
         while True:
             wait: float | None
@@ -190,6 +197,12 @@ class Transport:
                     return status
                 text = response.text[:500]
                 failure = DeliveryError(f"HTTP {status}: {text}", status=status, body=text)
+                if status == 401 and self.oauth is not None and not renewed:
+                    renewed = True  # an expired or revoked token: a new one, at once
+                    self.oauth.invalidate()
+                    stats.attempt(False, retrying=True)
+                    attempt += 1
+                    continue
                 if not is_retryable(status):
                     stats.attempt(False)
                     raise failure
@@ -211,8 +224,12 @@ class Transport:
     def close(self) -> None:
         if self._route is not None:
             self._route.close()
+        if self.oauth is not None:
+            self.oauth.close()
 
     def reset_after_fork(self) -> None:
         """A child process must not share the parent's sockets: the child's first POST
         makes its own connection."""
         self._route = None
+        if self.oauth is not None:
+            self.oauth.reset_after_fork()

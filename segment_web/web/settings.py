@@ -248,6 +248,11 @@ class SegmentSettings:
     cert: str | tuple[str, str] | None = _DEFAULTS["cert"]
     headers: Mapping[str, str] | None = _DEFAULTS["headers"]
     transport: Any = _DEFAULTS["transport"]
+    oauth_client_id: str | None = _DEFAULTS["oauth_client_id"]
+    oauth_client_key: str | None = _DEFAULTS["oauth_client_key"]
+    oauth_key_id: str | None = _DEFAULTS["oauth_key_id"]
+    oauth_auth_server: str = _DEFAULTS["oauth_auth_server"]
+    oauth_scope: str = _DEFAULTS["oauth_scope"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
