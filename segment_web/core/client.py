@@ -244,7 +244,11 @@ class Analytics(MessageCalls):
         dropped by reason, retried, failed, in flight, queue depth and capacity, spool
         usage, the last success and failure, and a batch latency histogram."""
         spool = self._spool
+        pipeline = self._pipeline
         return self._reporter.stats.snapshot(
+            # The pipeline numbers every message it stores, under the lock it takes
+            # anyway: read after the counters, so that none is delivered before accepted.
+            stored=lambda: pipeline.enqueued,
             queue_depth=len(self._pipeline),
             queue_capacity=self.max_queue_size,
             batches_in_flight=self._pipeline.batches_in_flight,
@@ -295,6 +299,7 @@ class Analytics(MessageCalls):
         # before the call returns.
         for sink in capture.sinks:
             sink(self, json.loads(payload))  # the wire form, immune to later mutation
+        self._reporter.stats.captured()
         self._reporter.queued(message)
         self._reporter.delivered(Batch([payload]), [(payload, callback)], None)
 

@@ -45,7 +45,6 @@ class Reporter:
         return self._sender()
 
     def queued(self, message: Mapping[str, Any]) -> None:
-        self.stats.accepted()
         if signals.message_queued.receivers:
             self._signal(signals.message_queued, message=message)
 
