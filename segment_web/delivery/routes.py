@@ -17,6 +17,7 @@ import os
 import select
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,6 +124,17 @@ def _verifying_context(where: str) -> ssl.SSLContext:
     return context
 
 
+# Seconds a kept-alive connection may idle before it is replaced: under the 60 s idle
+# timeout of AWS load balancers (and nginx's 75 s), so the server rarely closes it first.
+IDLE_RECYCLE = 45.0
+# How a request fails when the server closed its kept-alive connection meanwhile.
+_CLOSED_BY_PEER = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
+
 _HTTPConnection = deadline_connection(http.client.HTTPConnection)
 _HTTPSConnection = deadline_connection(http.client.HTTPSConnection)
 
@@ -136,6 +148,7 @@ class DirectRoute:
         parts = urlsplit(endpoint)
         self._target = parts.path + (f"?{parts.query}" if parts.query else "")
         self._headers = headers
+        self._last_used = 0.0
         self._connection: http.client.HTTPConnection
         if context is None:
             self._connection = _HTTPConnection(parts.netloc)
@@ -144,8 +157,26 @@ class DirectRoute:
 
     def post(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
         connection = self._connection
-        if connection.sock is not None and _dropped(connection.sock):
-            connection.close()  # the server ended the idle connection: not a failed attempt
+        reused = connection.sock is not None
+        if reused and (
+            time.monotonic() - self._last_used > IDLE_RECYCLE or _dropped(connection.sock)
+        ):
+            connection.close()  # ended by the server, or soon to be: not a failed attempt
+            reused = False
+        started = time.monotonic()
+        try:
+            return self._exchange(body, headers, timeout)
+        except _CLOSED_BY_PEER:
+            left = timeout - (time.monotonic() - started)
+            if not reused or left <= 0:
+                raise
+        # The server closed the kept-alive connection as the request went out (its idle
+        # timeout raced ours): it answered nothing, so the request goes again at once on
+        # a new connection, within the same deadline, and is not a failed attempt.
+        return self._exchange(body, headers, left)
+
+    def _exchange(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        connection = self._connection
         try:
             with deadline(timeout):
                 connection.request("POST", self._target, body, {**self._headers, **headers})
@@ -156,6 +187,7 @@ class DirectRoute:
         except BaseException:
             connection.close()  # whatever is half sent or half read is of no use
             raise
+        self._last_used = time.monotonic()
         return Answer(response.status, response.headers, content)
 
     def close(self) -> None:
