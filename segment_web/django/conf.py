@@ -22,7 +22,7 @@ from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settin
 SETTING = "SEGMENT"
 ENV_WRITE_KEY = "SEGMENT_WRITE_KEY"
 # Options that may be given as a dotted path to a callable, imported at start-up.
-IMPORTABLE = ("user_id", "error_handler", "consent", "before_send")
+IMPORTABLE = ("user_id", "error_handler", "consent", "before_send", "transport")
 IMPORTABLE_LISTS = ("before_send",)  # a list of hooks may hold dotted paths too
 
 NO_WRITE_KEY = "segment_web.W001"
