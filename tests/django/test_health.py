@@ -40,14 +40,3 @@ def test_disabled_in_production_is_a_warning(use_segment: Callable[..., Integrat
         assert "segment_web.W009" not in ids()
     use_segment()
     assert "segment_web.W009" not in ids()
-
-
-def transport_for_tests(url: str, body: bytes, headers: object, timeout: float) -> object:
-    return 200, {}, b"{}"
-
-
-def test_transport_may_be_a_dotted_path(use_segment: Callable[..., Integration]) -> None:
-    integration = use_segment(TRANSPORT="tests.django.test_health.transport_for_tests")
-    assert integration.client.http.transport is transport_for_tests
-    integration.client.track(user_id="u", event="E")
-    assert integration.client.flush() == 1

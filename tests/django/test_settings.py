@@ -159,3 +159,14 @@ def test_the_package_imports_before_django_is_configured() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SegmentMiddleware"
+
+
+def transport_for_tests(url: str, body: bytes, headers: object, timeout: float) -> object:
+    return 200, {}, b"{}"
+
+
+def test_transport_may_be_a_dotted_path(use_segment: Callable[..., Integration]) -> None:
+    integration = use_segment(TRANSPORT="tests.django.test_settings.transport_for_tests")
+    assert integration.client.http.transport is transport_for_tests
+    integration.client.track(user_id="u", event="E")
+    assert integration.client.flush() == 1
