@@ -128,3 +128,29 @@ def test_disabled_client_reports_it(server: RecordingServer) -> None:
 )
 def test_reason_key(reason: str, key: str) -> None:
     assert reason_key(reason) == key
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+@pytest.mark.filterwarnings("ignore:.*fork\\(\\) may lead to deadlocks:DeprecationWarning")
+def test_a_forked_child_counts_its_own(make_client: MakeClient, server: RecordingServer) -> None:
+    from tests.core.test_fork import wait_child
+
+    client = make_client(max_queue_size=3)
+    for _ in range(4):
+        client.track(user_id="parent", event="P")
+    assert (client.stats().accepted, client.stats().dropped) == (3, {"queue full": 1})
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        code = 1
+        try:
+            before = client.stats()
+            client.track(user_id="child", event="C")
+            client.flush(timeout=10)
+            after = client.stats()
+            fresh = (before.accepted, before.dropped, before.queue_depth) == (0, {}, 0)
+            code = 0 if fresh and (after.accepted, after.delivered) == (1, 1) else 3
+        finally:
+            os._exit(code)
+    assert wait_child(pid) == 0
+    assert client.flush(timeout=10) == 3
+    assert (client.stats().accepted, client.stats().delivered) == (3, 3)
