@@ -34,6 +34,7 @@ INTEGRATION_KEY = "segment_web.web.integration"  # its settings and request rule
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
 # analytics and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"
+HEALTH_ENDPOINT = "segment_health"
 
 
 def config_key(option: str) -> str:
@@ -82,7 +83,7 @@ class Segment:
         if integration.settings.health_path is not None:
             app.add_url_rule(
                 integration.settings.health_path,
-                endpoint="segment_health",
+                endpoint=HEALTH_ENDPOINT,
                 view_func=functools.partial(_health, integration),
             )
         return integration
@@ -216,6 +217,8 @@ class _RequestHooks:
             integration = self.integration
             # The objects behind Flask's proxies, resolved once: this runs on every request.
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            if req.endpoint == HEALTH_ENDPOINT:  # a probe: no handle, no cookie, no page
+                return
             tracked = integration.start(request_facts(req), integration.settings.user_id)
             if tracked is None:
                 return

@@ -23,6 +23,7 @@ def test_the_health_route(make_app: MakeApp, server: RecordingServer) -> None:
         response = http.get("/segment/health")
         assert response.content_type == "application/json"
         assert response.headers["Cache-Control"] == "no-store"
+        assert "Set-Cookie" not in response.headers  # a probe gets no anonymous id
         return response.status_code, response.get_json()
 
     run_health_scenario(get, integration_of(app).client, server)
