@@ -92,6 +92,7 @@ def test_verify_with_a_bundle_on_the_direct_route(
     assert len({r.peer for r in tls_server.requests}) == 1  # still one kept-alive connection
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_verify_false_accepts_an_untrusted_server(
     make_client: MakeClient, tls_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
