@@ -14,6 +14,7 @@ from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
 from segment_web.process.sigterm import install_pending, terminating
+from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -70,6 +71,7 @@ class SegmentMiddleware:
         self.integration.adopt_as_default()
         self._user_id = settings.user_id
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
+        self._health_path = settings.health_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -80,6 +82,9 @@ class SegmentMiddleware:
                 await self.app(scope, receive, send)
             return
         install_pending()  # a SIGTERM handler a client off the main thread could not install
+        if scope["path"] == self._health_path and scope["method"] in ("GET", "HEAD"):
+            await self._health(send)
+            return
         tracked = self._start(scope)
         if tracked is None:
             await self.app(scope, receive, send)
@@ -97,6 +102,13 @@ class SegmentMiddleware:
             await self.client.aflush(timeout=self.client.shutdown_timeout)
         except Exception:
             log_failure("flushing a request finished during shutdown")
+
+    async def _health(self, send: Send) -> None:
+        code, body = health(self.client, self.integration.settings.health_max_failing)
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"cache-control", b"no-store")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _start(self, scope: Scope) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""

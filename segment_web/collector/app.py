@@ -31,6 +31,7 @@ from segment_web.collector.store import (  # noqa: E402
 from segment_web.collector.web import create_app  # noqa: E402
 
 if TYPE_CHECKING:
+    from segment_web.collector.oauth import OAuthMode
     from segment_web.collector.violations import PlanFlags
 
 DEFAULT_READ_TIMEOUT = 10.0
@@ -74,6 +75,7 @@ class Collector:
         fail_status: int | None = None,
         retry_after: float | None = None,
         fail_seed: int | None = None,
+        oauth: OAuthMode | None = None,
     ) -> None:
         if write_key is not None and not write_key:
             raise ValueError("write_key must be a non-empty string or None (accept any key)")
@@ -94,6 +96,7 @@ class Collector:
             retry_after=retry_after,
             fail_seed=fail_seed,
         )
+        self.oauth = oauth  # OAuth mode (segment_web.collector.oauth): bearer tokens only
         self._requested_port = port
         self._store: EventStore | None = None
         self._socket: socket.socket | None = None
@@ -123,6 +126,7 @@ class Collector:
                 hosts=HostRule(self.host, self.allowed_hosts),
                 plan=self.plan,
                 faults=self.faults,
+                oauth=self.oauth,
             )
             server = uvicorn_server(app, self.read_timeout)
             finished = threading.Event()

@@ -37,6 +37,7 @@ from segment_web.collector.page import page_html
 from segment_web.collector.store import DEFAULT_LIMIT, EventFilter, EventStore
 
 if TYPE_CHECKING:
+    from segment_web.collector.oauth import OAuthMode
     from segment_web.collector.violations import PlanFlags
 
 logger = logging.getLogger("segment_web.collector")
@@ -65,11 +66,14 @@ def create_app(
     hosts: HostRule,
     plan: PlanFlags | None = None,
     faults: Faults | None = None,
+    oauth: OAuthMode | None = None,
 ) -> ASGIApp:
     """The collector as an ASGI app over ``store``; see the module docstring. With
     ``plan``, each received message is stored with its violations of that plan; with
-    ``faults``, tracking requests are answered late or fail on purpose."""
+    ``faults``, tracking requests are answered late or fail on purpose; with ``oauth``,
+    only bearer tokens from its token endpoint are accepted."""
     endpoints = _Endpoints(store, write_key, plan, faults)
+    endpoints.oauth = oauth
     routes = [
         Route("/", endpoints.page, methods=["GET"]),
         Route("/index.html", endpoints.page, methods=["GET"]),
@@ -79,6 +83,7 @@ def create_app(
             Route(f"/v1/{kind}", endpoints.tracking(kind), methods=["POST"])
             for kind in MESSAGE_TYPES
         ),
+        *([] if oauth is None else [oauth.route()]),
     ]
     app = Starlette(
         routes=routes,
@@ -103,6 +108,7 @@ class _Endpoints:
         self.write_key = write_key
         self.plan = plan
         self.faults = faults if faults is not None and faults.active() else None
+        self.oauth: OAuthMode | None = None  # OAuth mode: bearer tokens, not write keys
 
     async def page(self, request: Request) -> Response:
         headers = {**_PAGE_HEADERS, "Cache-Control": "no-store"}
@@ -148,7 +154,11 @@ class _Endpoints:
 
     async def _receive(self, request: Request, kind: str | None) -> Response:
         _require_json(request.headers.get("Content-Type"))
-        write_key = write_key_from_auth(request.headers.get("Authorization"), self.write_key)
+        authorization = request.headers.get("Authorization")
+        if self.oauth is not None:
+            write_key = self.oauth.authorize(authorization)
+        else:
+            write_key = write_key_from_auth(authorization, self.write_key)
         raw = await _read_body(request)
         body = parse_json(decode_body(raw, request.headers.get("Content-Encoding")))
         messages = batch_messages(body) if kind is None else [single_message(kind, body)]

@@ -18,10 +18,19 @@ from segment_web.core.pipeline import CAPTURED, Pipeline
 from segment_web.core.processing import MessageChain, build_steps
 from segment_web.core.processing.before_send import Hooks
 from segment_web.core.processing.plan_check import PlanCheck
+from segment_web.core.tracing import with_trace
 from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
+from segment_web.delivery.oauth import (
+    DEFAULT_AUTH_SERVER,
+    DEFAULT_SCOPE,
+    OAuthSettings,
+    check_oauth,
+)
 from segment_web.delivery.reporting import Reporter
+from segment_web.delivery.routes import HttpOptions
+from segment_web.delivery.stats import Stats, key_label
 from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
 from segment_web.plan.modes import PlanMode
@@ -52,7 +61,10 @@ class Analytics(MessageCalls):
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
     ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
-    ``spool_fsync_interval``. A bad value raises ``ValueError`` naming the option.
+    ``spool_fsync_interval``, ``trace_context``; the HTTP options ``proxies``, ``verify``, ``cert``,
+    ``headers`` and ``transport``; OAuth 2.0 with ``oauth_client_id``,
+    ``oauth_client_key`` and ``oauth_key_id`` (and ``oauth_auth_server``,
+    ``oauth_scope``; extra ``[oauth]``). A bad value raises ``ValueError`` naming the option.
 
     Durable delivery (``spool_dir``): every accepted message is written to a file in that
     directory before the call returns, and leaves it only once its batch is delivered,
@@ -92,6 +104,17 @@ class Analytics(MessageCalls):
         spool_dir: str | os.PathLike[str] | None = None,
         spool_max_bytes: int = 512 * 1024 * 1024,
         spool_fsync_interval: float = 1.0,
+        trace_context: bool = False,
+        proxies: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: Any = None,
+        oauth_client_id: str | None = None,
+        oauth_client_key: str | None = None,
+        oauth_key_id: str | None = None,
+        oauth_auth_server: str = DEFAULT_AUTH_SERVER,
+        oauth_scope: str = DEFAULT_SCOPE,
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")
@@ -132,8 +155,32 @@ class Analytics(MessageCalls):
             require_option("spool_fsync_interval", spool_fsync_interval)
         )
 
+        self.trace_context: bool = require_option("trace_context", trace_context)
+        self.http = HttpOptions(
+            proxies=require_option("proxies", proxies),
+            verify=require_option("verify", verify),
+            cert=require_option("cert", cert),
+            headers=require_option("headers", headers),
+            transport=require_option("transport", transport),
+        )
+        self.oauth = _oauth_settings(
+            require_option("oauth_client_id", oauth_client_id),
+            require_option("oauth_client_key", oauth_client_key),
+            require_option("oauth_key_id", oauth_key_id),
+            require_option("oauth_auth_server", oauth_auth_server),
+            require_option("oauth_scope", oauth_scope),
+        )
         self._reporter = Reporter(self, error_handler)
-        transport = Transport(self.endpoint, write_key, timeout=self.timeout, gzip_bodies=gzip)
+        self._reporter.stats.label = key_label(write_key)
+        transport = Transport(
+            self.endpoint,
+            write_key,
+            timeout=self.timeout,
+            gzip_bodies=gzip,
+            stats=self._reporter.stats,
+            http=self.http,
+            oauth=self.oauth,
+        )
         self._transport = transport
         self._spool: SpoolStore | None = None
         if spool_dir is not None:
@@ -186,6 +233,23 @@ class Analytics(MessageCalls):
         """Messages waiting in the queue (not counting a batch in flight)."""
         return len(self._pipeline)
 
+    def stats(self) -> Stats:
+        """A snapshot of this client's counters (see ``Stats``): accepted, delivered,
+        dropped by reason, retried, failed, in flight, queue depth and capacity, spool
+        usage, the last success and failure, and a batch latency histogram."""
+        spool = self._spool
+        pipeline = self._pipeline
+        return self._reporter.stats.snapshot(
+            # The pipeline numbers every message it stores, under the lock it takes
+            # anyway: read after the counters, so that none is delivered before accepted.
+            stored=lambda: pipeline.enqueued,
+            queue_depth=len(self._pipeline),
+            queue_capacity=self.max_queue_size,
+            batches_in_flight=self._pipeline.batches_in_flight,
+            spool_dir=None if spool is None else spool.directory,
+            enabled=self.enable,
+        )
+
     def _send(
         self,
         kind: MessageType,
@@ -203,6 +267,8 @@ class Analytics(MessageCalls):
             raise ClientClosedError("this Analytics client was shut down; create a new one")
         if callback is not None and not callable(callback):
             raise ValidationError("callback", f"must be callable, got {type(callback).__name__}")
+        if self.trace_context:
+            fields = with_trace(fields)
         message, payload, drop = self._chain.run(kind, fields)
         message_id: str = message["messageId"]
         if drop is not None:
@@ -227,6 +293,7 @@ class Analytics(MessageCalls):
         # before the call returns.
         for sink in capture.sinks:
             sink(self, json.loads(payload))  # the wire form, immune to later mutation
+        self._reporter.stats.captured()
         self._reporter.queued(message)
         self._reporter.delivered(Batch([payload]), [(payload, callback)], None)
 
@@ -266,3 +333,14 @@ class Analytics(MessageCalls):
         runs out are reported dropped.
         """
         self._pipeline.shutdown(timeout, "the client was shut down before it could be sent")
+
+
+def _oauth_settings(
+    client_id: str | None, client_key: str | None, key_id: str | None, server: str, scope: str
+) -> OAuthSettings | None:
+    problem = check_oauth(client_id, client_key, key_id)
+    if problem is not None:
+        raise ValueError(problem)
+    if client_id is None or client_key is None or key_id is None:
+        return None
+    return OAuthSettings(client_id, client_key, key_id, server, scope)

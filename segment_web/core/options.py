@@ -24,6 +24,8 @@ from segment_web.core.option_rules import (
     is_seconds,
 )
 from segment_web.core.processing.before_send import check_hooks
+from segment_web.core.tracing import is_trace_option
+from segment_web.delivery.oauth import DEFAULT_AUTH_SERVER, DEFAULT_SCOPE
 from segment_web.delivery.transport import DEFAULT_HOST, batch_endpoint
 from segment_web.plan.modes import PLAN_MODES
 from segment_web.plan.tracking_plan import TrackingPlan
@@ -84,6 +86,76 @@ def is_one_of(choices: tuple[str, ...]) -> Check:
         return None if value in choices else "must be one of " + ", ".join(map(repr, choices))
 
     return check
+
+
+# Headers the client sets itself: a ``headers`` option may not replace them.
+OWN_HEADERS = frozenset(
+    {"authorization", "content-type", "content-encoding", "content-length", "host", "user-agent"}
+)
+
+
+def is_proxies(value: Any) -> str | None:
+    if value is None or (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    ):
+        return None
+    return "must be a dict of scheme (or scheme://host) to proxy URL, as requests takes it"
+
+
+def is_verify(value: Any) -> str | None:
+    if value is None or isinstance(value, bool) or (isinstance(value, str) and value):
+        return None
+    return "must be True, False or the path of a CA bundle file or directory"
+
+
+def is_cert(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return None
+    if (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+    ):
+        return None
+    return "must be the path of a client certificate file, or a (cert, key) pair of paths"
+
+
+def is_headers(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return "must be a dict of header name to value (strings)"
+    own = sorted(k for k in value if k.lower() in OWN_HEADERS)
+    if own:
+        return f"may not set {', '.join(own)} (the client sets it)"
+    return None
+
+
+def is_transport(value: Any) -> str | None:
+    if value is None or callable(value) or callable(getattr(value, "post", None)):
+        return None
+    return "must be a callable or an object with post(url, body, headers, timeout)"
+
+
+def is_text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
+
+
+def is_optional_text(value: Any) -> str | None:
+    return None if value is None else is_text(value)
+
+
+def is_host_url(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return None
+    return "must be an http(s) URL such as 'https://oauth2.segment.io'"
+
+
+def as_cert(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def at_least_one(value: int) -> int:
@@ -160,6 +232,27 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
         "what a plan violation does: 'raise' PlanViolation, 'report' and send, 'drop'",
     ),
     Option("allow_unplanned_events", False, is_bool, "events the plan does not list are fine"),
+    Option(
+        "trace_context",
+        False,
+        is_trace_option,
+        "put the current OpenTelemetry trace and span ids on each message (context.trace)",
+    ),
+    Option("proxies", None, is_proxies, "proxies as requests takes them (merged with *_proxy)"),
+    Option("verify", None, is_verify, "TLS check: True, False, or a CA bundle path", "True"),
+    Option("cert", None, is_cert, "client certificate: a path or (cert, key)", normalize=as_cert),
+    Option("headers", None, is_headers, "extra headers on every POST"),
+    Option(
+        "transport",
+        None,
+        is_transport,
+        "your own HTTP stack: post(url, body, headers, timeout) -> (status, headers, body)",
+    ),
+    Option("oauth_client_id", None, is_optional_text, "OAuth 2.0: the app's client id"),
+    Option("oauth_client_key", None, is_optional_text, "OAuth: its private key (PEM)", "None"),
+    Option("oauth_key_id", None, is_optional_text, "OAuth: the id of that key"),
+    Option("oauth_auth_server", DEFAULT_AUTH_SERVER, is_host_url, "OAuth: token server"),
+    Option("oauth_scope", DEFAULT_SCOPE, is_text, "OAuth: the scope asked for"),
 )
 CLIENT_OPTION_NAMES = tuple(option.name for option in CLIENT_OPTIONS)
 

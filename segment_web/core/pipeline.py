@@ -117,6 +117,10 @@ class Pipeline:
         with self._cond:
             return sum(self._in_flight.values())
 
+    @property
+    def batches_in_flight(self) -> int:
+        return len(self._in_flight)  # read without the lock: one len() of a dict
+
     # -- the caller's side -------------------------------------------------------------
 
     def accept(self, payload: bytes, callback: Callback | None) -> str | None:

@@ -16,6 +16,7 @@ from blinker import NamedSignal
 from segment_web import signals
 from segment_web.delivery.batch import Batch
 from segment_web.delivery.entry import Entry
+from segment_web.delivery.stats import DeliveryStats, error_type
 from segment_web.errors import MessageDropped
 
 logger = logging.getLogger("segment_web")
@@ -37,6 +38,7 @@ class Reporter:
         self._drop_lock = threading.Lock()
         self._drops_unlogged: dict[str, int] = {}
         self._last_drop_log = 0.0
+        self.stats = DeliveryStats()
 
     @property
     def sender(self) -> object:
@@ -47,11 +49,13 @@ class Reporter:
             self._signal(signals.message_queued, message=message)
 
     def delivered(self, batch: Batch, entries: Iterable[Entry], status: int | None) -> None:
+        self.stats.delivered(len(batch))
         if status is not None and signals.batch_sent.receivers:
             self._signal(signals.batch_sent, batch=batch, status=status)
         self._callbacks(entries, None, batch)
 
     def failed(self, batch: Batch, entries: Iterable[Entry], error: Exception) -> None:
+        self.stats.failed(len(batch), error_type(getattr(error, "status", None)))
         if signals.batch_failed.receivers:
             self._signal(signals.batch_failed, batch=batch, error=error)
         self._callbacks(entries, error, batch)
@@ -86,6 +90,7 @@ class Reporter:
         """
         if not entries:
             return
+        self.stats.dropped(len(entries), reason)
         batch = Batch([payload for payload, _ in entries])
         if signals.message_dropped.receivers:
             for message in messages if messages is not None else batch.messages:
@@ -136,6 +141,7 @@ class Reporter:
     def reset_after_fork(self) -> None:
         """A thread of the parent may have held the lock at fork time."""
         self._drop_lock = threading.Lock()
+        self.stats.reset_after_fork()
 
     def flush_drop_log(self) -> None:
         """Log drops still held back by the rate limit (at shutdown)."""

@@ -17,11 +17,14 @@ import os
 import select
 import socket
 import ssl
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
 
 from segment_web.delivery.deadline import DeadlineAdapter, deadline, deadline_connection
@@ -58,11 +61,32 @@ class Route(Protocol):
     def close(self) -> None: ...
 
 
-def open_route(endpoint: str, headers: dict[str, str]) -> Route:
-    """The route for POSTs to ``endpoint``, per the environment's proxy and CA settings
-    as ``requests`` reads them. May touch the network (proxy look-ups on some systems)."""
+@dataclass(frozen=True)
+class HttpOptions:
+    """The client's HTTP options (``proxies``, ``verify``, ``cert``, ``headers``,
+    ``transport``): as ``requests`` takes them, merged with the environment's as
+    ``requests`` merges them; ``transport`` replaces both routes."""
+
+    proxies: Mapping[str, str] | None = None
+    verify: bool | str | None = None
+    cert: str | tuple[str, str] | None = None
+    headers: Mapping[str, str] | None = None
+    transport: Any = None
+
+
+def open_route(
+    endpoint: str, headers: dict[str, str], options: HttpOptions = HttpOptions()
+) -> Route:
+    """The route for POSTs to ``endpoint``, per ``options`` and the environment's proxy
+    and CA settings as ``requests`` reads them. May touch the network (proxy look-ups
+    on some systems)."""
+    headers = {**(options.headers or {}), **headers}
+    if options.transport is not None:
+        return CustomRoute(options.transport, endpoint, headers)
     session = requests.Session()
-    settings = session.merge_environment_settings(endpoint, {}, None, None, None)
+    settings = session.merge_environment_settings(
+        endpoint, dict(options.proxies or {}), None, options.verify, options.cert
+    )
     # What Session.post works out on every call (proxies, CA bundle, netrc, merged
     # headers) cannot change between our POSTs to one endpoint: work it out once.
     template = session.prepare_request(requests.Request("POST", endpoint, headers=headers))
@@ -100,6 +124,17 @@ def _verifying_context(where: str) -> ssl.SSLContext:
     return context
 
 
+# Seconds a kept-alive connection may idle before it is replaced: under the 60 s idle
+# timeout of AWS load balancers (and nginx's 75 s), so the server rarely closes it first.
+IDLE_RECYCLE = 45.0
+# How a request fails when the server closed its kept-alive connection meanwhile.
+_CLOSED_BY_PEER = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
+
 _HTTPConnection = deadline_connection(http.client.HTTPConnection)
 _HTTPSConnection = deadline_connection(http.client.HTTPSConnection)
 
@@ -113,6 +148,7 @@ class DirectRoute:
         parts = urlsplit(endpoint)
         self._target = parts.path + (f"?{parts.query}" if parts.query else "")
         self._headers = headers
+        self._last_used = 0.0
         self._connection: http.client.HTTPConnection
         if context is None:
             self._connection = _HTTPConnection(parts.netloc)
@@ -121,8 +157,26 @@ class DirectRoute:
 
     def post(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
         connection = self._connection
-        if connection.sock is not None and _dropped(connection.sock):
-            connection.close()  # the server ended the idle connection: not a failed attempt
+        reused = connection.sock is not None
+        if reused and (
+            time.monotonic() - self._last_used > IDLE_RECYCLE or _dropped(connection.sock)
+        ):
+            connection.close()  # ended by the server, or soon to be: not a failed attempt
+            reused = False
+        started = time.monotonic()
+        try:
+            return self._exchange(body, headers, timeout)
+        except _CLOSED_BY_PEER:
+            left = timeout - (time.monotonic() - started)
+            if not reused or left <= 0:
+                raise
+        # The server closed the kept-alive connection as the request went out (its idle
+        # timeout raced ours): it answered nothing, so the request goes again at once on
+        # a new connection, within the same deadline, and is not a failed attempt.
+        return self._exchange(body, headers, left)
+
+    def _exchange(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        connection = self._connection
         try:
             with deadline(timeout):
                 connection.request("POST", self._target, body, {**self._headers, **headers})
@@ -133,6 +187,7 @@ class DirectRoute:
         except BaseException:
             connection.close()  # whatever is half sent or half read is of no use
             raise
+        self._last_used = time.monotonic()
         return Answer(response.status, response.headers, content)
 
     def close(self) -> None:
@@ -176,3 +231,31 @@ class SessionRoute:
 
     def close(self) -> None:
         self._session.close()
+
+
+class CustomRoute:
+    """The ``transport`` option: the application's own HTTP stack.
+
+    ``transport`` is an object with ``post(url, body, headers, timeout)`` or a callable
+    taking the same arguments; it returns ``(status, headers, body)``. Whatever it raises
+    is a network error, retried as one.
+    """
+
+    def __init__(self, transport: Any, endpoint: str, headers: dict[str, str]) -> None:
+        self._post = getattr(transport, "post", transport)
+        self._close = getattr(transport, "close", None)
+        self._endpoint = endpoint
+        self._headers = headers
+
+    def post(self, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        try:
+            status, answer_headers, content = self._post(
+                self._endpoint, body, {**self._headers, **headers}, timeout
+            )
+        except Exception as error:
+            raise ConnectionError(f"the transport raised {error!r}") from error
+        return Answer(int(status), CaseInsensitiveDict(answer_headers or {}), bytes(content or b""))
+
+    def close(self) -> None:
+        if callable(self._close):
+            self._close()

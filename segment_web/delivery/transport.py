@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from segment_web.delivery import compression as gzip_backend
-from segment_web.delivery.routes import Answer, Route, open_route
+from segment_web.delivery.oauth import OAuthSettings, TokenSource
+from segment_web.delivery.routes import Answer, HttpOptions, Route, open_route
+from segment_web.delivery.stats import DeliveryStats, error_type
 from segment_web.errors import DeliveryError
 from segment_web.version import VERSION
 
@@ -154,8 +156,22 @@ class OutageLog:
 class Transport:
     """POSTs bodies to one endpoint over a kept-alive connection."""
 
-    def __init__(self, endpoint: str, write_key: str, *, timeout: float, gzip_bodies: bool) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        write_key: str,
+        *,
+        timeout: float,
+        gzip_bodies: bool,
+        stats: DeliveryStats | None = None,
+        http: HttpOptions | None = None,
+        oauth: OAuthSettings | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.http = http if http is not None else HttpOptions()
+        # With OAuth, a bearer token (fetched on the delivery thread) replaces the write key.
+        self.oauth = None if oauth is None else TokenSource(oauth, self.http, timeout)
+        self.stats = stats if stats is not None else DeliveryStats()
         self.timeout = timeout
         self.gzip_bodies = gzip_bodies
         token = base64.b64encode(f"{write_key}:".encode()).decode("ascii")
@@ -178,9 +194,11 @@ class Transport:
         deadline it fails as a read timeout, and is retried as any timeout is.
         """
         if self._route is None:
-            self._route = open_route(self.endpoint, self._headers)
+            self._route = open_route(self.endpoint, self._headers, self.http)
         data = gzip_backend.compress(body) if self.gzip_bodies else body
         headers = {"Content-Length": str(len(data))}
+        if self.oauth is not None:
+            headers["Authorization"] = f"Bearer {self.oauth.token()}"
         if retry:
             headers["X-Retry-Count"] = str(retry)
         return self._route.post(data, headers, self.timeout)
@@ -193,9 +211,26 @@ class Transport:
         ``make_body`` is called per attempt, so a body can carry a fresh ``sentAt``.
         Waits between attempts end early when ``abort`` is set.
         """
+        started = time.monotonic()
+        failure: DeliveryError | None = None
+        try:
+            return self._send(make_body, policy, abort)
+        except DeliveryError as error:
+            failure = error
+            raise
+        finally:
+            self.stats.batch_done(
+                time.monotonic() - started, None if failure is None else error_type(failure.status)
+            )
+
+    def _send(
+        self, make_body: Callable[[], bytes], policy: RetryPolicy, abort: threading.Event
+    ) -> int:
         attempt = 0
         retries = 0
         retry_after_waits = 0
+        renewed = False  # the OAuth token was renewed after a 401, as it is once per batch
+        stats = self.stats
         while True:
             wait: float | None
             try:
@@ -207,10 +242,18 @@ class Transport:
                 status = response.status
                 if 200 <= status < 300:
                     self.outage.succeeded()
+                    stats.attempt(True)
                     return status
                 text = response.text[:500]
                 failure = DeliveryError(f"HTTP {status}: {text}", status=status, body=text)
+                if status == 401 and self.oauth is not None and not renewed:
+                    renewed = True  # an expired or revoked token: a new one, at once
+                    self.oauth.invalidate()
+                    stats.attempt(False, retrying=True)
+                    attempt += 1
+                    continue
                 if not is_retryable(status):
+                    stats.attempt(False)
                     raise failure
                 wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is not None and retry_after_waits < MAX_RETRY_AFTER_WAITS:
@@ -220,8 +263,10 @@ class Transport:
                 wait = policy.backoff(retries)
             else:
                 self.outage.failed(failure, retrying=False)
+                stats.attempt(False)
                 raise failure
             self.outage.failed(failure, retrying=True)
+            stats.attempt(False, retrying=True)
             attempt += 1
             logger.debug("segment_web: %s; retry %d in %.2fs", failure, attempt, wait)
             if abort.wait(wait):
@@ -230,9 +275,13 @@ class Transport:
     def close(self) -> None:
         if self._route is not None:
             self._route.close()
+        if self.oauth is not None:
+            self.oauth.close()
 
     def reset_after_fork(self) -> None:
         """A child process must not share the parent's sockets: the child's first POST
         makes its own connection."""
         self._route = None
         self.outage.reset_after_fork()
+        if self.oauth is not None:
+            self.oauth.reset_after_fork()

@@ -62,6 +62,12 @@ System checks (``manage.py check``), stable ids:
   ``WRITE_KEY``, ``HOST`` and ``ENABLE``).
 - ``segment_web.W008``: running under uWSGI without ``--enable-threads``: nothing would
   be delivered.
+- ``segment_web.W009``: ``ENABLE`` is False while ``DEBUG`` is False: production
+  settings that send nothing.
+
+Health (opt-in): ``path("segment/health", segment_web.django.health_view)`` in
+``urls.py`` answers with the client's ``stats()`` as JSON, and 503 once delivery has
+failed without a success for ``HEALTH_MAX_FAILING`` seconds.
 
 All are Warnings: a bad setting falls back to its default and never stops
 ``runserver``, ``migrate`` or the site (silence one with ``SILENCED_SYSTEM_CHECKS``).
@@ -76,6 +82,7 @@ from __future__ import annotations
 
 from segment_web.django.apps import get_integration, reload_integration
 from segment_web.django.middleware import SegmentMiddleware
+from segment_web.django.views import health_view
 from segment_web.web.settings import with_options_table
 
 __doc__ = with_options_table(
@@ -85,4 +92,4 @@ __doc__ = with_options_table(
     user_id="request.user.pk if logged in",
 )
 
-__all__ = ["SegmentMiddleware", "get_integration", "reload_integration"]
+__all__ = ["SegmentMiddleware", "get_integration", "health_view", "reload_integration"]

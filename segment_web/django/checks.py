@@ -10,7 +10,12 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from segment_web.django.conf import APP_LABEL, MIDDLEWARE_ORDER, UWSGI_WITHOUT_THREADS
+from segment_web.django.conf import (
+    APP_LABEL,
+    DISABLED_IN_PRODUCTION,
+    MIDDLEWARE_ORDER,
+    UWSGI_WITHOUT_THREADS,
+)
 from segment_web.process.uwsgi import FIX, PROBLEM, threads_disabled
 
 MIDDLEWARE_PATH = "segment_web.django.SegmentMiddleware"
@@ -34,6 +39,15 @@ def check_segment(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
                 hint=f"Move {MIDDLEWARE_PATH} below {AUTH_MIDDLEWARE_PATH} in MIDDLEWARE.",
                 obj=config.name,
                 id=MIDDLEWARE_ORDER,
+            )
+        )
+    if not config.integration.settings.enable and not settings.DEBUG:
+        found.append(
+            checks.Warning(
+                "ENABLE is False in SEGMENT while DEBUG is False: analytics sends nothing",
+                hint="Remove ENABLE (or set it True) in production settings.",
+                obj=config.name,
+                id=DISABLED_IN_PRODUCTION,
             )
         )
     if threads_disabled():

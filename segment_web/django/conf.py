@@ -28,6 +28,7 @@ INVALID_VALUE = "segment_web.W005"  # was E002
 IMPORT_FAILED = "segment_web.W006"  # was E003
 CLIENT_FAILED = "segment_web.W007"  # was E004
 UWSGI_WITHOUT_THREADS = "segment_web.W008"
+DISABLED_IN_PRODUCTION = "segment_web.W009"
 
 _DEFAULT_HINT = "segment_web uses the default for this option until it is fixed."
 _BEFORE_SEND_HINT = (

@@ -7,6 +7,7 @@ and response into plain values and hooks the three request callbacks.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any, cast
@@ -18,6 +19,7 @@ from segment_web.core.client import Analytics
 from segment_web.core.handle import RequestAnalytics, current_request_analytics
 from segment_web.core.options import unknown_name
 from segment_web.web.facts import RequestFacts
+from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 from segment_web.web.tracked_request import TrackedRequest
@@ -33,6 +35,7 @@ INTEGRATION_KEY = "segment_web.web.integration"  # its settings and request rule
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
 # analytics and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"
+HEALTH_ENDPOINT = "segment_health"
 
 
 def config_key(option: str) -> str:
@@ -78,6 +81,12 @@ class Segment:
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
         app.teardown_request(hooks.teardown_request)
+        if integration.settings.health_path is not None:
+            app.add_url_rule(
+                integration.settings.health_path,
+                endpoint=HEALTH_ENDPOINT,
+                view_func=functools.partial(_health, integration),
+            )
         return integration
 
     @property
@@ -87,6 +96,13 @@ class Segment:
 
     def __repr__(self) -> str:
         return f"<Segment options={sorted(self._options)}>"
+
+
+def _health(integration: Integration) -> Response:
+    code, body = health(integration.client, integration.settings.health_max_failing)
+    response = Response(body, status=code, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def integration_of(app: Flask) -> Integration:
@@ -202,6 +218,8 @@ class _RequestHooks:
             integration = self.integration
             # The objects behind Flask's proxies, resolved once: this runs on every request.
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            if req.endpoint == HEALTH_ENDPOINT:  # a probe: no handle, no cookie, no page
+                return
             tracked = integration.start(request_facts(req), integration.settings.user_id)
             if tracked is None:
                 return

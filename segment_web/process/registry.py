@@ -48,6 +48,7 @@ _flushed_on_signals: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 _fork_resets: list[Callable[[], None]] = []
 _hooks_lock = threading.Lock()
 _hooks_installed = False
+_clients: weakref.WeakSet[object] = weakref.WeakSet()  # for the metrics exporters
 
 
 def register(owner: object, pipeline: Pipeline, *, flush_on_signals: bool) -> None:
@@ -55,6 +56,7 @@ def register(owner: object, pipeline: Pipeline, *, flush_on_signals: bool) -> No
     client) is collected. ``flush_on_signals``: flush it when SIGTERM ends the process."""
     _install_hooks_once()
     _pipelines.add(pipeline)
+    _clients.add(owner)
     pipeline.watch(owner)
     if flush_on_signals:
         _flushed_on_signals.add(pipeline)
@@ -73,6 +75,11 @@ def on_fork_in_child(reset: Callable[[], None]) -> None:
 def hooks_installed() -> bool:
     """True once the first client installed the process hooks."""
     return _hooks_installed
+
+
+def live_clients() -> list[object]:
+    """The clients not yet collected (shut down ones included)."""
+    return list(_clients)
 
 
 def flush_all_clients(timeout: float) -> int:

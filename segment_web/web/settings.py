@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segment_web.core.option_rules import is_bool, is_int, is_optional_callable
+from segment_web.core.option_rules import is_bool, is_int, is_optional_callable, is_seconds
 from segment_web.core.options import (
     CLIENT_OPTION_NAMES,
     CLIENT_OPTIONS,
@@ -26,6 +26,7 @@ from segment_web.core.options import (
     parse_options,
 )
 from segment_web.core.processing.before_send import Hooks
+from segment_web.core.tracing import is_trace_option
 from segment_web.delivery.transport import DEFAULT_HOST
 from segment_web.plan.modes import PlanMode
 from segment_web.plan.tracking_plan import TrackingPlan
@@ -55,6 +56,12 @@ def _is_optional_cookie_name(value: Any) -> str | None:
 
 def _is_optional_str(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string or None"
+
+
+def _is_optional_path(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.startswith("/")):
+        return None
+    return "must be a URL path starting with '/' (or None)"
 
 
 def _is_patterns(value: Any) -> str | None:
@@ -98,7 +105,7 @@ def import_dotted(path: str) -> Any:
 # Options whose callable may be given as a dotted path ("myapp.analytics.scrub"), in
 # every adapter alike (settings files hold strings); before_send's list may mix hooks
 # and paths. The client itself takes callables only.
-IMPORTABLE = ("error_handler", "before_send", "consent", "user_id")
+IMPORTABLE = ("error_handler", "before_send", "consent", "user_id", "transport")
 
 
 class _NotImported(Exception):
@@ -214,6 +221,25 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_optional_callable,
         "callable returning the current user's id, called when a message first needs it",
     ),
+    Option(
+        "span_enduser_id",
+        False,
+        is_trace_option,
+        "set enduser.id on the request's OpenTelemetry server span once the user is resolved",
+    ),
+    Option(
+        "health_path",
+        None,
+        _is_optional_path,
+        "Flask and ASGI: answer GETs here with the client's stats as JSON (503 when "
+        "failing); Django: add segment_web.django.health_view to urls.py instead",
+    ),
+    Option(
+        "health_max_failing",
+        300.0,
+        is_seconds(positive=True),
+        "seconds of delivery failing without a success before the health answer is 503",
+    ),
 )
 OPTIONS: tuple[Option, ...] = CLIENT_OPTIONS + WEB_OPTIONS
 OPTION_NAMES = tuple(option.name for option in OPTIONS)
@@ -245,6 +271,17 @@ class SegmentSettings:
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
     plan_mode: PlanMode = _DEFAULTS["plan_mode"]
     allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
+    trace_context: bool = _DEFAULTS["trace_context"]
+    proxies: Mapping[str, str] | None = _DEFAULTS["proxies"]
+    verify: bool | str | None = _DEFAULTS["verify"]
+    cert: str | tuple[str, str] | None = _DEFAULTS["cert"]
+    headers: Mapping[str, str] | None = _DEFAULTS["headers"]
+    transport: Any = _DEFAULTS["transport"]
+    oauth_client_id: str | None = _DEFAULTS["oauth_client_id"]
+    oauth_client_key: str | None = _DEFAULTS["oauth_client_key"]
+    oauth_key_id: str | None = _DEFAULTS["oauth_key_id"]
+    oauth_auth_server: str = _DEFAULTS["oauth_auth_server"]
+    oauth_scope: str = _DEFAULTS["oauth_scope"]
     auto_page: bool = _DEFAULTS["auto_page"]
     page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
     anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
@@ -258,6 +295,9 @@ class SegmentSettings:
     consent_cookie: str | None = _DEFAULTS["consent_cookie"]
     gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
+    span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
+    health_path: str | None = _DEFAULTS["health_path"]
+    health_max_failing: float = _DEFAULTS["health_max_failing"]
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""

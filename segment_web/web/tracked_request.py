@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from segment_web.core.handle import RequestAnalytics
+from segment_web.core.tracing import server_span, tag_user
 from segment_web.web.anonymous_id import AnonymousIdCookie, new_anonymous_id, read_anonymous_id
 from segment_web.web.context import RequestRules
 from segment_web.web.facts import RequestFacts
@@ -34,6 +35,8 @@ class TrackedRequest:
         self.new_anonymous_id: str | None = None
         if anonymous_id is None:  # none, or unusable: replaced, with a new cookie
             anonymous_id = self.new_anonymous_id = new_anonymous_id()
+        if rules.settings.span_enduser_id:
+            user_id = _tagging(server_span(), user_id)
         consent = rules.privacy.consent(facts)
         # context.page and the auto page's properties: the same facts, bounded once.
         self.page = page_facts(facts)
@@ -65,3 +68,16 @@ class TrackedRequest:
             return False
         self.handle.page(name=page_name or None, properties=dict(self.page))
         return True
+
+
+def _tagging(
+    span: Any, user_id: Callable[[], Any] | str | int | None
+) -> Callable[[], Any] | str | int | None:
+    """``user_id``, setting ``enduser.id`` on ``span`` once it is known."""
+    if span is None:
+        return user_id
+    if callable(user_id):
+        resolve = user_id
+        return lambda: tag_user(span, resolve())
+    tag_user(span, user_id)
+    return user_id

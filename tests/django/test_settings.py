@@ -177,7 +177,9 @@ def test_a_misspelled_key_suggests_the_closest_name(
 def test_every_callable_setting_takes_a_dotted_path(
     use_segment: Callable[..., Integration], server: RecordingServer
 ) -> None:
-    assert set(settings_callables.PATHS) == set(IMPORTABLE)  # each callable setting is here
+    # each callable setting is here, but transport: a stand-in transport sends nothing
+    # (test_transport_may_be_a_dotted_path)
+    assert set(settings_callables.PATHS) == set(IMPORTABLE) - {"transport"}
     integration = use_segment(
         **{name.upper(): path for name, path in settings_callables.PATHS.items()}
     )
@@ -187,3 +189,14 @@ def test_every_callable_setting_takes_a_dotted_path(
     assert Client().get("/").status_code == 200
     integration.client.flush(timeout=10)
     settings_callables.assert_all_applied(server.messages)
+
+
+def transport_for_tests(url: str, body: bytes, headers: object, timeout: float) -> object:
+    return 200, {}, b"{}"
+
+
+def test_transport_may_be_a_dotted_path(use_segment: Callable[..., Integration]) -> None:
+    integration = use_segment(TRANSPORT="tests.django.test_settings.transport_for_tests")
+    assert integration.client.http.transport is transport_for_tests
+    integration.client.track(user_id="u", event="E")
+    assert integration.client.flush() == 1

@@ -1,5 +1,7 @@
 from django.urls import include, path, re_path
 
+from segment_web.django import health_view
+
 from . import views
 
 blog = (
@@ -25,4 +27,5 @@ urlpatterns = [
     # HTML answers on paths the default PAGE_EXCLUDE leaves out of auto page.
     re_path(r"^static/.*$", views.home),
     path("health", views.home),
+    path("segment/health", health_view),
 ]
