@@ -1,4 +1,4 @@
-# `make demo` runs the main job; `make test` runs lint, types and the whole test suite.
+# `make demo` runs the main job; `make test` runs lint, types, the docs build and the whole test suite.
 # Both create .venv and install the pinned dependencies (constraints.txt) when needed.
 PYTHON ?= python3
 VENV := .venv
@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 # pip applies the pins to build tools (hatchling) too through this variable.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# mkdocs-material prints a banner about its successor on every build.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: test lint demo collector bench clean stress
+.PHONY: test lint docs docs-serve demo collector bench clean stress
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q pip
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,bench,docs]'
 	touch $@
 
 lint: $(BIN)/.installed
@@ -20,8 +22,15 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint docs
 	$(BIN)/pytest
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link.
+docs: $(BIN)/.installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(BIN)/.installed
+	$(BIN)/mkdocs serve --strict
 
 # The timing-sensitive tests, 5 times each on a machine kept busy (bounded: 15 min).
 stress: $(BIN)/.installed
@@ -54,6 +63,8 @@ help:
 	@echo "make stress     the timing-sensitive tests 5 times each beside a CPU hog per core (15 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
 	@echo "make lint       ruff check, ruff format --check and mypy only"
+	@echo "make docs       build the documentation site into site/ (mkdocs build --strict)"
+	@echo "make docs-serve serve the documentation at http://127.0.0.1:8000, rebuilt on every change"
 	@echo "make collector  run the local collector at http://127.0.0.1:8765"
 	@echo "make bench      the benchmarks against segment-analytics-python"
 	@echo "make clean      remove .venv and build output"
@@ -63,4 +74,4 @@ matrix: $(BIN)/.installed
 	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist site *.egg-info

@@ -46,7 +46,7 @@ def use_constraints(session: nox.Session, constraints: Path) -> None:
 
 def install_and_test(session: nox.Session, constraints: Path) -> None:
     use_constraints(session, constraints)
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,docs]")
     session.run("python", "-c", PRINT_FLOOR_VERSIONS)
     session.run("pytest", *session.posargs)
 
