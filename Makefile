@@ -1,4 +1,4 @@
-# `make demo` runs the main job; `make test` runs lint, types and the whole test suite.
+# `make demo` runs the main job; `make test` runs lint, types, the docs build and the whole test suite.
 # Both create .venv and install the pinned dependencies (constraints.txt) when needed.
 # `make` alone lists the targets.
 .DEFAULT_GOAL := help
@@ -8,15 +8,17 @@ BIN := $(VENV)/bin
 # pip applies the pins to build tools (hatchling) too through this variable.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# mkdocs-material prints a banner about its successor on every build.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: test lint demo collector bench clean stress
+.PHONY: test lint docs docs-serve demo collector bench clean stress
 
 # The dev and bench dependency groups of pyproject.toml (PEP 735): pip >= 25.1, which
 # the first pip install brings (constraints.txt pins it).
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q pip
-	$(BIN)/python -m pip install -q -e . --group dev --group bench
+	$(BIN)/python -m pip install -q -e '.[docs]' --group dev --group bench
 	touch $@
 
 lint: $(BIN)/.installed
@@ -25,8 +27,15 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: lint
+test: lint docs
 	$(BIN)/pytest
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link.
+docs: $(BIN)/.installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(BIN)/.installed
+	$(BIN)/mkdocs serve --strict
 
 # The timing-sensitive tests, 5 times each on a machine kept busy (bounded: 15 min).
 stress: $(BIN)/.installed
@@ -59,6 +68,8 @@ help:
 	@echo "make stress     the timing-sensitive tests 5 times each beside a CPU hog per core (15 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
 	@echo "make lint       ruff check, ruff format --check and mypy only"
+	@echo "make docs       build the documentation site into site/ (mkdocs build --strict)"
+	@echo "make docs-serve serve the documentation at http://127.0.0.1:8000, rebuilt on every change"
 	@echo "make collector  run the local collector at http://127.0.0.1:8765"
 	@echo "make bench      the benchmarks against segment-analytics-python"
 	@echo "make clean      remove .venv and build output"
@@ -68,4 +79,4 @@ matrix: $(BIN)/.installed
 	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist site *.egg-info

@@ -49,7 +49,7 @@ def use_constraints(session: nox.Session, constraints: Path) -> None:
 
 def install_and_test(session: nox.Session, constraints: Path) -> None:
     use_constraints(session, constraints)
-    session.install("-e", ".", "--group", "dev")  # pyproject's dependency group (PEP 735)
+    session.install("-e", ".[docs]", "--group", "dev")  # dev: a dependency group (PEP 735)
     session.run("python", "-c", PRINT_FLOOR_VERSIONS)
     session.run("pytest", *session.posargs)
 

@@ -55,8 +55,8 @@ class Analytics(MessageCalls):
 
     Calls validate and encode the message on the caller's thread, queue it and return
     in microseconds; a background thread sends batches. The keyword options, their
-    defaults and checks are the registry in ``segment_web.core.options`` (the README's
-    "Quick start: the client" table): ``host``, ``flush_at``, ``flush_interval``,
+    defaults and checks are the registry in ``segment_web.core.options`` (the docs' options
+    reference, ``docs/reference/options.md``): ``host``, ``flush_at``, ``flush_interval``,
     ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
     ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,

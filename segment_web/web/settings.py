@@ -3,8 +3,9 @@
 Django reads them from ``SEGMENT = {"WRITE_KEY": ...}`` (upper case), Flask from
 ``SEGMENT_WRITE_KEY``-style config keys, the ASGI middleware from keyword arguments
 (snake_case). All three go through ``parse_settings`` here, so a value is judged the
-same way everywhere and an error names the option and what it accepts. The adapters'
-documentation tables are generated from ``OPTIONS`` by ``options_table``.
+same way everywhere and an error names the option and what it accepts. The options
+reference of the documentation is generated from ``OPTIONS`` when the site is built
+(``docs/_hooks/options_reference.py``).
 """
 
 from __future__ import annotations
@@ -326,40 +327,3 @@ def parse_settings(
             )
         )
     return SegmentSettings(**accepted), problems
-
-
-def options_table(name_of: Callable[[str], str], **shown_defaults: str) -> str:
-    """The settings as a plain-text table for an adapter's docstring: each option as the
-    adapter spells it (``name_of``), its default (``shown_defaults`` overrides one, e.g.
-    Django's environment fallback for the write key) and what it does."""
-    rows = [
-        (name_of(o.name), shown_defaults.get(o.name) or o.default_text(), o.doc) for o in OPTIONS
-    ]
-    width = max(len(name) for name, _, _ in rows) + 2
-    return "\n".join(f"    {name:<{width}}[{default}]  {doc}" for name, default, doc in rows)
-
-
-def options_markdown() -> str:
-    """The settings as the README's Markdown table (a test keeps the README in step)."""
-    lines = [
-        "| option (ASGI keyword) | Django `SEGMENT` key | Flask config key | default | meaning |",
-        "|---|---|---|---|---|",
-    ]
-    for o in OPTIONS:
-        upper = o.name.upper()
-        default = o.default_text().replace("|", "\\|")
-        lines.append(f"| `{o.name}` | `{upper}` | `SEGMENT_{upper}` | {default} | {o.doc} |")
-    return "\n".join(lines)
-
-
-OPTIONS_MARKER = "<options table>"
-
-
-def with_options_table(
-    doc: str | None, name_of: Callable[[str], str], **shown_defaults: str
-) -> str:
-    """An adapter's module docstring with ``OPTIONS_MARKER`` replaced by its table, so
-    each adapter documents every option in its own spelling from this one registry."""
-    if doc is None:  # python -OO strips docstrings
-        return ""
-    return doc.replace(OPTIONS_MARKER, options_table(name_of, **shown_defaults))

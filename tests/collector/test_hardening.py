@@ -63,7 +63,7 @@ def test_small_batches_on_a_kept_alive_connection_are_answered_quickly(
 ) -> None:
     # 48 ms per request was the signature of headers and body sent in separate writes
     # (Nagle + delayed ACK); the target is < 5 ms. The bound here only has to catch
-    # that stall on a loaded CI machine; the README reports the measured figure.
+    # that stall on a loaded CI machine; docs/collector.md reports the measured figure.
     connection = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=TIMEOUT)
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
     durations = []

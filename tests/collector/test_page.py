@@ -5,8 +5,6 @@ Skipped only when no Chromium is installed and CI is not set; in CI it must run.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,48 +12,23 @@ import pytest
 
 from segment_web import Analytics
 from segment_web.collector import Collector
+from tests.support.browser import chromium_or_skip, launched
 
 from .helpers import post
 
+CHROMIUM = chromium_or_skip()
 
-def find_chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-CHROMIUM = find_chromium()
-if CHROMIUM is None and not os.environ.get("CI"):
-    pytest.skip(
-        "no chromium executable (set CHROMIUM=/path or install chromium); "
-        "this test is required when CI is set",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 SCREENSHOT = Path("/tmp/collector.png")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 10_000
 MakeClient = Callable[..., Analytics]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None, "CI is set but no chromium executable was found"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with launched(CHROMIUM) as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""The example shops through their frameworks' test clients, with the README's
-``segment_events`` fixture: what each app sends, without any network."""
+"""The example shops through their frameworks' test clients, with the
+``segment_events`` fixture (docs/testing.md): what each app sends, without any network."""
 
 from __future__ import annotations
 

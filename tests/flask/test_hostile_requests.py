@@ -14,7 +14,7 @@ from segment_web.testing import capture_events
 from tests.flask.conftest import MakeApp, create_app, delivered, integration_in
 from tests.flask.test_request_context import set_cookies
 from tests.shared import hostile
-from tests.support.readme import run_snippet
+from tests.support.doc_snippets import DOCS, run_snippet
 from tests.support.recording_server import RecordingServer
 
 
@@ -75,8 +75,8 @@ def test_flush_at_zero_becomes_one(apps: list[Flask]) -> None:
     assert integration_in(app).client.flush_at == 1
 
 
-def test_the_readme_snippet_runs_as_written(no_default_client: None) -> None:
-    app = run_snippet("### Flask")["app"]
+def test_the_docs_quick_start_runs_as_written(no_default_client: None) -> None:
+    app = run_snippet("## Configure", page=DOCS / "frameworks" / "flask.md")["app"]
     assert isinstance(app, Flask)
     try:
         with capture_events() as events:

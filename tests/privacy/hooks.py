@@ -8,7 +8,7 @@ APP = {"name": "shop", "version": "1.2.0"}
 
 
 def without_email(message: dict[str, Any]) -> dict[str, Any]:
-    """The README's scrubbing recipe, reduced to one field."""
+    """The docs' scrubbing recipe (docs/privacy.md), reduced to one field."""
     traits = message.get("traits")
     if isinstance(traits, dict):
         traits.pop("email", None)

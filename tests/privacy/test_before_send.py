@@ -14,7 +14,7 @@ import pytest
 from segment_web.signals import message_dropped
 from tests.privacy import apps, hooks
 from tests.privacy.drivers import ADAPTERS, Adapter
-from tests.support.readme import run_snippet
+from tests.support.doc_snippets import DOCS, run_snippet
 from tests.support.recording_server import RecordingServer
 
 
@@ -144,11 +144,11 @@ def test_a_broken_django_before_send_drops_every_message_and_is_reported(
 
 @pytest.fixture(scope="module")
 def scrub_pii() -> Any:
-    """The README's ``scrub_pii`` recipe, run as written."""
-    return run_snippet("## Privacy", "# myapp/analytics.py\n")["scrub_pii"]
+    """The docs' ``scrub_pii`` recipe (docs/privacy.md), run as written."""
+    return run_snippet("## Scrubbing", "# myapp/analytics.py\n", DOCS / "privacy.md")["scrub_pii"]
 
 
-def test_the_readme_recipe_scrubs_personal_data_from_every_message(
+def test_the_docs_recipe_scrubs_personal_data_from_every_message(
     adapter: Adapter, scrub_pii: Any
 ) -> None:
     adapter.start(before_send=scrub_pii)
@@ -167,7 +167,7 @@ def test_the_readme_recipe_scrubs_personal_data_from_every_message(
     assert "ada@example.com" not in wire and "ada%40example.com" not in wire
 
 
-def test_the_readme_recipe_masks_addresses_at_any_depth(scrub_pii: Any) -> None:
+def test_the_docs_recipe_masks_addresses_at_any_depth(scrub_pii: Any) -> None:
     message = {
         "type": "track",
         "properties": {

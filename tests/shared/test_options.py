@@ -1,21 +1,15 @@
-"""One registry of options: the client, the adapters' settings and the docs agree."""
+"""One registry of options: the client and the adapters' settings agree (the docs'
+options reference is generated from it: tests/docs/test_site.py)."""
 
 from __future__ import annotations
 
 import inspect
-import re
-from pathlib import Path
 
 import pytest
 
-import segment_web.asgi
-import segment_web.django
-import segment_web.flask
 from segment_web import Analytics
 from segment_web.core.options import CLIENT_OPTIONS, require_option
-from segment_web.web.settings import OPTIONS, SegmentSettings, options_markdown, parse_settings
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from segment_web.web.settings import OPTIONS, SegmentSettings, parse_settings
 
 
 def test_the_client_constructor_has_the_registry_defaults() -> None:
@@ -42,30 +36,3 @@ def test_flush_at_below_one_becomes_one_everywhere(flush_at: int) -> None:
     client = Analytics("k", flush_at=flush_at, enable=False)
     assert client.flush_at == 1
     client.shutdown()
-
-
-def test_the_readme_table_is_the_registry() -> None:
-    text = README.read_text(encoding="utf-8")
-    found = re.search(
-        r"<!-- options table: [^>]*-->\n(.*?)\n<!-- end of options table -->", text, re.S
-    )
-    assert found is not None
-    assert found.group(1) == options_markdown(), (
-        "README's options table is out of date: paste "
-        "`python -c 'from segment_web.web.settings import options_markdown as m; print(m())'`"
-    )
-
-
-@pytest.mark.parametrize(
-    ("module", "spelling"),
-    [
-        (segment_web.django, str.upper),
-        (segment_web.flask, lambda name: "SEGMENT_" + name.upper()),
-        (segment_web.asgi, str),
-    ],
-)
-def test_each_adapter_documents_every_option(module: object, spelling: object) -> None:
-    doc = module.__doc__ or ""
-    assert "<options table>" not in doc
-    for option in OPTIONS:
-        assert re.search(rf"^    {spelling(option.name)} +\[", doc, re.M), option.name  # type: ignore[operator]
