@@ -184,7 +184,6 @@ class HTTPProtocol(asyncio.Protocol):
         if b"\r\nconnection: close" in head.lower():
             self.transport.close()
 
-
     def _answer_later(self, body: bytes) -> None:
         self.counters.open -= 1
         reply = self.counters.batch(body)

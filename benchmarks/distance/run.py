@@ -103,6 +103,7 @@ def run_one(server: Server, scenario: Scenario) -> dict[str, Any]:
         "drain_s": None if reached is None else max(0.0, reached - result["last_call"]),
         "calls_s": result["calls_s"],
         "cpu_us_per_event": result["cpu_s"] / max(1, result["made"]) * 1e6,
+        "caller_us_per_event": result["caller_cpu_s"] / max(1, result["made"]) * 1e6,
         "peak_rss_mb": result["peak_rss_mb"],
         "p50_us": result["p50_us"],
         "p99_us": result["p99_us"],
@@ -126,7 +127,7 @@ def _drain(row: dict[str, Any]) -> str:
 
 def render(rows: list[dict[str, Any]], started: str) -> str:
     lines = [
-        "# At-distance benchmark",
+        "# At a network distance: segment_web vs segment-analytics-python, default options",
         "",
         f"Run {started} on {platform.node() or 'this machine'} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}); each library with "
@@ -136,14 +137,16 @@ def render(rows: list[dict[str, Any]], started: str) -> str:
         "falls behind its pace stops at 1.5 times the seconds (the offered cell says so).",
         "",
         "| delay | offered | library | delivered | dropped | drain after last call "
-        "| CPU µs/event | peak RSS | track p50 / p99 | POSTs at once | batches | other load |",
+        "| CPU µs/event (caller's) | peak RSS | track p50 / p99 | POSTs at once | batches "
+        "| other load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['delay_ms']} ms | {row['rate']:,}/s for {row['seconds']:g} s{_made(row)} "
             f"| {row['lib']} {row['version']} | {row['delivered']:,} | {row['dropped']:,} "
-            f"| {_drain(row)} | {row['cpu_us_per_event']:.0f} | {row['peak_rss_mb']:.0f} MB "
+            f"| {_drain(row)} | {row['cpu_us_per_event']:.0f} "
+            f"({row['caller_us_per_event']:.0f}) | {row['peak_rss_mb']:.0f} MB "
             f"| {row['p50_us']:.0f} / {row['p99_us']:.0f} µs | {row['max_open']} "
             f"| {row['batches']:,} | {row['other_load_cores']:.2f} |"
         )
