@@ -71,6 +71,9 @@ class Counters:
         self.outage_until = 0.0
         self.max_open = 0  # most batches received and not yet answered at one time
         self.open = 0
+        # A batch received before a reset and answered after it belongs to the run
+        # before: it is answered but not counted.
+        self.generation = getattr(self, "generation", 0) + 1
 
     def batch(self, body: bytes) -> bytes:
         now = time.monotonic()
@@ -172,7 +175,9 @@ class HTTPProtocol(asyncio.Protocol):
         if target.startswith("/v1/batch") and counters.delay:
             counters.open += 1
             counters.max_open = max(counters.max_open, counters.open)
-            asyncio.get_running_loop().call_later(counters.delay, self._answer_later, body)
+            asyncio.get_running_loop().call_later(
+                counters.delay, self._answer_later, body, counters.generation
+            )
             return
         if target.startswith("/v1/batch"):
             reply = self.counters.batch(body)
@@ -184,9 +189,13 @@ class HTTPProtocol(asyncio.Protocol):
         if b"\r\nconnection: close" in head.lower():
             self.transport.close()
 
-    def _answer_later(self, body: bytes) -> None:
-        self.counters.open -= 1
-        reply = self.counters.batch(body)
+    def _answer_later(self, body: bytes, generation: int) -> None:
+        counters = self.counters
+        if generation != counters.generation:
+            reply = OK  # received before the last reset
+        else:
+            counters.open -= 1
+            reply = counters.batch(body)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(reply)
 

@@ -161,7 +161,7 @@ class Pipeline:
             if refused is not None:
                 if self.block_timeout is None or self.is_delivery_thread():
                     return refused  # (a callback waiting for room would wait for itself)
-                refused = self._wait_for_room(payload)
+                refused = self._wait_for_room(payload, refused)
                 if refused is not None:
                     return refused
             self.enqueued += 1
@@ -186,7 +186,7 @@ class Pipeline:
             time.sleep(0)
         return None
 
-    def _wait_for_room(self, payload: bytes) -> str | None:
+    def _wait_for_room(self, payload: bytes, refused: str | None) -> str | None:
         """Under the lock, after the store refused ``payload``: wait up to
         ``block_timeout`` for room, trying again whenever a batch was taken; None when
         the store kept it, else the last refusal."""
@@ -194,18 +194,19 @@ class Pipeline:
         deadline = time.monotonic() + self.block_timeout
         self._blocked += 1
         try:
-            while True:
+            while refused is not None:
                 left = deadline - time.monotonic()
-                if left <= 0 or self.closed:
-                    return self.store.append(payload)
+                if left <= 0:
+                    return refused
                 if not self._senders:
                     self._start_thread()
                 # A full store is a due batch, so senders were woken already; a taken or
                 # acknowledged batch wakes this caller.
                 self._cond.wait(left)
+                if self.closed:  # shut down meanwhile: the store takes nothing more
+                    return "the client was shut down before it could be queued"
                 refused = self.store.append(payload)
-                if refused is None:
-                    return None
+            return None
         finally:
             self._blocked -= 1
 
