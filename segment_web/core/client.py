@@ -66,10 +66,10 @@ class Analytics(MessageCalls):
     Beyond ``max_queue_size`` messages wait on disk, up to ``spool_max_bytes`` (then
     they are dropped, reason ``"spool full"``). Delivery is at least once: after a crash
     the batches that were in flight are sent again (same messageIds, which Segment
-    deduplicates): at most ``max_in_flight`` batches. ``spool_fsync_interval`` bounds what a machine crash can lose (0:
-    fsync every message, slow). A spool that cannot be written is logged, and the
-    messages it refuses are kept in memory and reported through the ``spool_failed``
-    signal.
+    deduplicates): at most ``max_in_flight`` batches. ``spool_fsync_interval`` bounds
+    what a machine crash can lose (0: fsync every message, slow). A spool that cannot
+    be written is logged, and the messages it refuses are kept in memory and reported
+    through the ``spool_failed`` signal.
     """
 
     def __init__(

@@ -21,8 +21,8 @@ from segment_web.core.option_rules import (
     is_optional_path,
     is_seconds,
 )
-from segment_web.core.processing.before_send import check_hooks
 from segment_web.core.pipeline import DEFAULT_MAX_IN_FLIGHT, QUEUE_FULL_MODES
+from segment_web.core.processing.before_send import check_hooks
 from segment_web.delivery.transport import DEFAULT_HOST, batch_endpoint
 from segment_web.plan.modes import PLAN_MODES
 from segment_web.plan.tracking_plan import TrackingPlan

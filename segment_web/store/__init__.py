@@ -15,10 +15,11 @@ rules a store may rely on:
   that lock.
 - **Threads.** ``append`` runs on the application's thread that made the call (a
   request thread: no network, and no ``fsync`` per message unless so configured);
-  ``take`` and ``acknowledge`` on the client's sender threads (several batches are taken
-  before the first is acknowledged, and acknowledgements come in any order); ``drain`` and ``close`` on the thread that shuts the
-  client down (the app's, or the interpreter's at exit); ``reset_after_fork`` in a
-  forked child, before any other thread of the child can use the client.
+  ``take`` and ``acknowledge`` on the client's sender threads (several batches are
+  taken before the first is acknowledged, and acknowledgements come in any order);
+  ``drain`` and ``close`` on the thread that shuts the client down (the app's, or the
+  interpreter's at exit); ``reset_after_fork`` in a forked child, before any other
+  thread of the child can use the client.
 - **Numbering.** The pipeline numbers messages by arrival to track flushes and
   callbacks. Messages a store already holds when the client starts (a spool recovered
   from a process that died) are counted through ``len()`` at that moment and numbered
