@@ -17,7 +17,7 @@ SECTIONS = (
 )
 INTRO = """# Benchmarks
 
-Run them all with `make bench` (about 8 minutes on 2 cores; run nothing else meanwhile),
+Run them all with `make bench` (about 15 minutes on 2 cores; run nothing else meanwhile),
 or one with the command under its heading. Each writes `results/<name>.md`; this page
 is assembled from those files by `benchmarks/report.py`. All traffic stays on 127.0.0.1.
 
