@@ -48,6 +48,7 @@ collector: $(BIN)/.installed
 	$(BIN)/python -m segment_web.collector
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.distance.run
 	$(BIN)/python -m benchmarks.core.run
 	$(BIN)/python -m benchmarks.django.run
 	$(BIN)/python -m benchmarks.flask.run

@@ -548,7 +548,7 @@ def render(
     capacity, noise = meta["capacity"], meta["noise"]
     verdicts: list[tuple[str, bool]] = []
     lines = [
-        "# Core benchmark: segment_web vs segment-analytics-python",
+        "# Core benchmark (loopback): segment_web vs segment-analytics-python",
         "",
         f"- date: {meta['date']}; total run time {meta['elapsed_s']:.0f} s",
         f"- machine: {meta['nproc']} CPUs ({meta['cpu']}), {meta['system']}, "

@@ -8,6 +8,9 @@ Control endpoints (``GET``, answered with JSON), used by the orchestrator:
 
 - ``/control/reset?expect=N`` zero the counters; remember when N unique messages arrived
 - ``/control/outage?seconds=S`` answer 503 from now for S seconds
+- ``/control/delay?ms=M`` answer each batch M milliseconds after it arrived (an API at
+  a network distance; other requests, on any connection, are read and answered
+  meanwhile); the batch counts as delivered when answered
 - ``/control/stats`` the counters and timestamps (``time.monotonic()``, which on Linux
   is one clock for every process, so the client's timestamps compare with these)
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import re
 import socket
@@ -50,6 +54,7 @@ NOT_FOUND = _response("404 Not Found", b'{"error":"not found"}')
 class Counters:
     def __init__(self, count_mode: str) -> None:
         self.count_mode = count_mode
+        self.delay = 0.0  # seconds before a batch is answered (kept across resets)
         self.reset(0)
 
     def reset(self, expect: int) -> None:
@@ -64,6 +69,11 @@ class Counters:
         self.reached: float | None = None  # when `expect` unique messages had arrived
         self.outage_start: float | None = None
         self.outage_until = 0.0
+        self.max_open = 0  # most batches received and not yet answered at one time
+        self.open = 0
+        # A batch received before a reset and answered after it belongs to the run
+        # before: it is answered but not counted.
+        self.generation = getattr(self, "generation", 0) + 1
 
     def batch(self, body: bytes) -> bytes:
         now = time.monotonic()
@@ -91,6 +101,8 @@ class Counters:
         answer: dict[str, Any] = {}
         if parts.path == "/control/reset":
             self.reset(int(query.get("expect", "0")))
+        elif parts.path == "/control/delay":
+            self.delay = float(query["ms"]) / 1000
         elif parts.path == "/control/outage":
             now = time.monotonic()
             self.outage_start = now
@@ -111,6 +123,8 @@ class Counters:
             reached=self.reached,
             outage_start=self.outage_start,
             outage_until=self.outage_until,
+            delay_ms=self.delay * 1000,
+            max_open=self.max_open,
         )
         return _response("200 OK", json.dumps(answer).encode())
 
@@ -155,6 +169,16 @@ class HTTPProtocol(asyncio.Protocol):
         assert self.transport is not None
         line = head.split(b"\r\n", 1)[0].split(b" ")
         target = line[1].decode("latin-1") if len(line) > 1 else "/"
+        counters = self.counters
+        if b"\r\ncontent-encoding: gzip" in head.lower():
+            body = gzip.decompress(body)  # a client with gzip on (segment_web's default)
+        if target.startswith("/v1/batch") and counters.delay:
+            counters.open += 1
+            counters.max_open = max(counters.max_open, counters.open)
+            asyncio.get_running_loop().call_later(
+                counters.delay, self._answer_later, body, counters.generation
+            )
+            return
         if target.startswith("/v1/batch"):
             reply = self.counters.batch(body)
         elif target.startswith("/control/"):
@@ -164,6 +188,16 @@ class HTTPProtocol(asyncio.Protocol):
         self.transport.write(reply)
         if b"\r\nconnection: close" in head.lower():
             self.transport.close()
+
+    def _answer_later(self, body: bytes, generation: int) -> None:
+        counters = self.counters
+        if generation != counters.generation:
+            reply = OK  # received before the last reset
+        else:
+            counters.open -= 1
+            reply = counters.batch(body)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(reply)
 
 
 def _content_length(head: bytes) -> int:

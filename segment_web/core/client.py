@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from segment_web.core import capture
 from segment_web.core.calls import MessageCalls
 from segment_web.core.message import MessageType, normalize_fields
-from segment_web.core.option_rules import is_int, require
 from segment_web.core.options import require_option
-from segment_web.core.pipeline import CAPTURED, Pipeline
+from segment_web.core.pipeline import CAPTURED, DEFAULT_MAX_IN_FLIGHT, Pipeline, QueueFullMode
 from segment_web.core.processing import MessageChain, build_steps
 from segment_web.core.processing.before_send import Hooks
 from segment_web.core.processing.plan_check import PlanCheck
@@ -58,7 +57,8 @@ class Analytics(MessageCalls):
     defaults and checks are the registry in ``segment_web.core.options`` (the docs' options
     reference, ``docs/reference/options.md``): ``host``, ``flush_at``, ``flush_interval``,
     ``enable``, ``error_handler``, ``max_queue_size``, ``max_retries``, ``timeout``,
-    ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``before_send``,
+    ``gzip``, ``shutdown_timeout``, ``max_batch_size``, ``max_in_flight``,
+    ``on_queue_full``, ``block_timeout``, ``before_send``,
     ``tracking_plan``, ``plan_mode``, ``allow_unplanned_events``,
     ``flush_on_signals``, ``spool_dir``, ``spool_max_bytes`` and
     ``spool_fsync_interval``, ``trace_context``; the HTTP options ``proxies``, ``verify``, ``cert``,
@@ -74,11 +74,11 @@ class Analytics(MessageCalls):
     ``flush()`` waits for them too; running clients look for such spools every 10 s.
     Beyond ``max_queue_size`` messages wait on disk, up to ``spool_max_bytes`` (then
     they are dropped, reason ``"spool full"``). Delivery is at least once: after a crash
-    the batch that was in flight is sent again (same messageIds, which Segment
-    deduplicates). ``spool_fsync_interval`` bounds what a machine crash can lose (0:
-    fsync every message, slow). A spool that cannot be written is logged, and the
-    messages it refuses are kept in memory and reported through the ``spool_failed``
-    signal.
+    the batches that were in flight are sent again (same messageIds, which Segment
+    deduplicates): at most ``max_in_flight`` batches. ``spool_fsync_interval`` bounds
+    what a machine crash can lose (0: fsync every message, slow). A spool that cannot
+    be written is logged, and the messages it refuses are kept in memory and reported
+    through the ``spool_failed`` signal.
     """
 
     def __init__(
@@ -95,7 +95,10 @@ class Analytics(MessageCalls):
         timeout: float = 15.0,
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
-        max_batch_size: int | None = None,
+        max_batch_size: int = 500,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        on_queue_full: QueueFullMode = "drop",
+        block_timeout: float = 10.0,
         before_send: Hooks = None,
         tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
         plan_mode: PlanMode = "report",
@@ -136,11 +139,13 @@ class Analytics(MessageCalls):
         self.timeout = float(require_option("timeout", timeout))
         self.gzip: bool = require_option("gzip", gzip)
         self.shutdown_timeout = float(require_option("shutdown_timeout", shutdown_timeout))
-        batch_size = require_option("max_batch_size", max_batch_size)
-        if batch_size is None:
-            batch_size = self.flush_at
-        require("max_batch_size", batch_size, is_int(minimum=self.flush_at))
-        self.max_batch_size: int = batch_size
+        # A batch due at flush_at goes whole: never smaller than flush_at.
+        self.max_batch_size: int = max(
+            require_option("max_batch_size", max_batch_size), self.flush_at
+        )
+        self.max_in_flight: int = require_option("max_in_flight", max_in_flight)
+        self.on_queue_full: QueueFullMode = require_option("on_queue_full", on_queue_full)
+        self.block_timeout = float(require_option("block_timeout", block_timeout))
         self.before_send: Hooks = require_option("before_send", before_send)
         plan_check = PlanCheck.from_options(
             self,
@@ -207,6 +212,9 @@ class Analytics(MessageCalls):
             max_batch_bytes=MAX_BATCH_BYTES - envelope_overhead(write_key),
             max_queue_size=max_queue_size,
             shutdown_timeout=self.shutdown_timeout,
+            max_in_flight=self.max_in_flight,
+            on_queue_full=self.on_queue_full,
+            block_timeout=self.block_timeout,
         )
         self.flush_on_signals: bool = require_option("flush_on_signals", flush_on_signals)
         registry.register(self, self._pipeline, flush_on_signals=self.flush_on_signals)

@@ -18,11 +18,11 @@ from segment_web.core.option_rules import (
     Check,
     is_bool,
     is_int,
-    is_optional,
     is_optional_callable,
     is_optional_path,
     is_seconds,
 )
+from segment_web.core.pipeline import DEFAULT_MAX_IN_FLIGHT, QUEUE_FULL_MODES
 from segment_web.core.processing.before_send import check_hooks
 from segment_web.core.tracing import is_trace_option
 from segment_web.delivery.oauth import DEFAULT_AUTH_SERVER, DEFAULT_SCOPE
@@ -208,10 +208,30 @@ CLIENT_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "max_batch_size",
-        None,
-        is_optional(is_int(minimum=1)),
-        "under a backlog a batch may carry up to this many messages (at least flush_at)",
-        "flush_at",
+        500,
+        is_int(minimum=1),
+        "under a backlog a batch grows up to this many messages (and 500 KB; never below "
+        "flush_at); without one a batch goes at flush_at",
+    ),
+    Option(
+        "max_in_flight",
+        DEFAULT_MAX_IN_FLIGHT,
+        is_int(minimum=1),
+        "batches sent at once over kept-alive connections; a 429/Retry-After or a run of "
+        "5xx slows every sender",
+    ),
+    Option(
+        "on_queue_full",
+        "drop",
+        is_one_of(QUEUE_FULL_MODES),
+        "'drop': drop and report, never block; 'block': the caller waits up to "
+        "block_timeout seconds (jobs, imports), then drops and reports",
+    ),
+    Option(
+        "block_timeout",
+        10.0,
+        is_seconds(positive=False),
+        "with on_queue_full='block': seconds a call may wait for room in the queue",
     ),
     Option(
         "before_send",

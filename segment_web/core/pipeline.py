@@ -13,12 +13,22 @@ all under one lock. A batch is due when
 A due batch takes the oldest pending messages: up to ``max_batch_size`` of them (more
 than ``flush_at`` only when a backlog built up) and never more than a request body holds.
 
+Up to ``max_in_flight`` batches are delivered at once, each by a sender thread of its
+own over a kept-alive connection: one sender starts with the first message, and a sender
+that takes a batch while more are due and no other sender waits starts another. Senders
+beyond the first end after ``SENDER_IDLE`` seconds without work. A durable store may hold
+senders back (``MessageStore.unsettled``): a spool keeps at most ``max_in_flight`` batches
+unsettled, which bounds what a crash sends again. Batches complete in any order.
+
 Messages are numbered by arrival. ``flush()`` waits until no message numbered up to the
 newest at its call is pending or in a batch in flight, which holds however many batches
 are in flight at once.
 
-The delivery thread holds the pipeline, never the client: a client the application
-drops is collected, and the thread then sends what is left and ends (see ``watch()``).
+A full store refuses a message: with ``on_queue_full="block"`` the caller waits (up to
+``block_timeout``) for a sender to take a batch and make room, then tries again.
+
+The senders hold the pipeline, never the client: a client the application drops is
+collected, and the senders then send what is left and end (see ``watch()``).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from segment_web.core import capture
 from segment_web.delivery.entry import Callback, Entry
@@ -44,6 +54,13 @@ logger = logging.getLogger("segment_web")
 CAPTURED: Final = "captured"  # accept(): the message went to a test capture, not the store
 _FLUSH_POLL = 0.25  # how often a waiting flush checks that the delivery thread still lives
 OWNER_CHECK = 1.0  # how often an idle delivery thread checks that its client still lives
+SENDER_IDLE = 30.0  # seconds without a batch after which a sender beyond the first ends
+# Batches in flight at once by default: at 100 ms per POST and batches of up to 500
+# messages, enough for 20,000 events/s with room for retries.
+DEFAULT_MAX_IN_FLIGHT: Final = 12
+
+QueueFullMode = Literal["drop", "block"]
+QUEUE_FULL_MODES: Final[tuple[QueueFullMode, ...]] = ("drop", "block")
 
 
 class FlushWaiter:
@@ -71,6 +88,9 @@ class Pipeline:
         max_batch_bytes: int,
         max_queue_size: int,
         shutdown_timeout: float,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        on_queue_full: QueueFullMode = "drop",
+        block_timeout: float = 0.0,
     ) -> None:
         self.store = store
         self.deliverer = deliverer
@@ -80,6 +100,8 @@ class Pipeline:
         self.max_batch_bytes = max_batch_bytes
         self.max_queue_size = max_queue_size
         self.shutdown_timeout = shutdown_timeout
+        self.max_in_flight = max_in_flight
+        self.block_timeout = block_timeout if on_queue_full == "block" else None
         self.send_first = True
         self.closed = False  # shutdown ran: no more messages, no new delivery thread
         self._owner: Callable[[], object | None] = weakref.ref(self)  # until watch()
@@ -91,8 +113,10 @@ class Pipeline:
 
     def _reset(self, condition: threading.Condition | None = None) -> None:
         self._cond = condition if condition is not None else threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._delivering = False  # self._thread started and not yet ended
+        self._thread: threading.Thread | None = None  # the first sender (started alone)
+        self._senders: set[threading.Thread] = set()  # started and not yet ended
+        self._idle = 0  # senders waiting for a batch
+        self._blocked = 0  # callers waiting for room (on_queue_full="block")
         self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._deadline = 0.0
         self._flush_target = 0  # messages up to this number are due now
@@ -139,7 +163,11 @@ class Pipeline:
             store = self.store
             refused = store.append(payload)
             if refused is not None:
-                return refused
+                if self.block_timeout is None or self.is_delivery_thread():
+                    return refused  # (a callback waiting for room would wait for itself)
+                refused = self._wait_for_room(payload, refused)
+                if refused is not None:
+                    return refused
             self.enqueued += 1
             if callback is not None:
                 self._callbacks[self.enqueued] = callback
@@ -151,7 +179,7 @@ class Pipeline:
                 store.pending_bytes >= self.max_batch_bytes > store.pending_bytes - len(payload) - 1
             ):
                 self._cond.notify()  # once, as the batch becomes due; it stays due until taken
-            if not self._delivering:  # never started, or ended (see _run)
+            if not self._senders:  # never started, or ended (see _run)
                 self._start_thread()
             backlogged = count >= 2 * self.flush_at and count % self.flush_at == 0
         if backlogged:
@@ -161,6 +189,30 @@ class Pipeline:
             # lets delivery keep pace, at the cost of one call in flush_at waiting briefly.
             time.sleep(0)
         return None
+
+    def _wait_for_room(self, payload: bytes, refused: str | None) -> str | None:
+        """Under the lock, after the store refused ``payload``: wait up to
+        ``block_timeout`` for room, trying again whenever a batch was taken; None when
+        the store kept it, else the last refusal."""
+        assert self.block_timeout is not None
+        deadline = time.monotonic() + self.block_timeout
+        self._blocked += 1
+        try:
+            while refused is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return refused
+                if not self._senders:
+                    self._start_thread()
+                # A full store is a due batch, so senders were woken already; a taken or
+                # acknowledged batch wakes this caller.
+                self._cond.wait(left)
+                if self.closed:  # shut down meanwhile: the store takes nothing more
+                    return "the client was shut down before it could be queued"
+                refused = self.store.append(payload)
+            return None
+        finally:
+            self._blocked -= 1
 
     def _capture_bound(self) -> str | None:
         # A capture stands for the store and its delivery: the bound still applies to
@@ -172,24 +224,34 @@ class Pipeline:
     # -- the delivery thread -----------------------------------------------------------
 
     def _start_thread(self) -> None:
-        # Under the lock: only one thread is started, and never once shutdown has begun.
-        self._thread = threading.Thread(target=self._run, name="segment_web-delivery", daemon=True)
-        self._delivering = True
-        self._thread.start()
+        # Under the lock: only one first sender is started, and never once shutdown began.
+        self._thread = self._start_sender()
+
+    def _start_sender(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="segment_web-delivery", daemon=True)
+        self._senders.add(thread)
+        thread.start()
+        return thread
 
     def is_delivery_thread(self) -> bool:
-        return self._thread is not None and self._thread is threading.current_thread()
+        """Whether the current thread is one of this pipeline's senders."""
+        return threading.current_thread() in self._senders
 
     @property
     def delivery_thread(self) -> threading.Thread | None:
+        """The first sender (the one started with the first message)."""
         return self._thread
+
+    @property
+    def senders(self) -> int:
+        """Sender threads running now."""
+        return len(self._senders)
 
     def _run(self) -> None:
         try:
             while True:
                 item = self._next_batch()
                 if item is None:  # shut down (or the client collected): nothing more to send
-                    self.deliverer.close()
                     return
                 first, taken, entries = item
                 error: Exception | None = None
@@ -202,28 +264,43 @@ class Pipeline:
                     self.complete(first, taken, error)
         finally:
             # Ended, even by a BaseException from a callback: the next accepted message
-            # starts a new thread. (A flag read on every call, where Thread.is_alive() is
-            # two Python calls.) Only this pipeline's current thread clears it.
-            if self._thread is threading.current_thread():
-                self._delivering = False
+            # starts a new thread when none is left. (A set read on every call, where
+            # Thread.is_alive() is two Python calls.)
+            with self._cond:
+                self._senders.discard(threading.current_thread())
+                last = not self._senders
+            if last:
+                self.deliverer.close()
 
     def _next_batch(self) -> tuple[int, TakenBatch, list[Entry]] | None:
-        """Block until a batch is due and take it; None once closing with nothing left."""
+        """Block until a batch is due and take it; None once closing with nothing left,
+        or when this sender (not the first) had nothing to do for ``SENDER_IDLE``."""
+        me = threading.current_thread()
+        idle_until = time.monotonic() + SENDER_IDLE
         with self._cond:
             while True:
                 if self._owner() is None:
                     self._closing = True  # the client was collected: send the rest, then end
                 # Once shut down, what a durable store kept is for a later process.
                 if self.closed or (self._closing and not self.store):
-                    self._close_store()
+                    if not self._in_flight:  # the last batch out acknowledges, then closes
+                        self._close_store()
                     return None
                 recovered = self.store.recover()
                 if recovered:  # a spool of a process that died meanwhile: number it now
                     self.enqueued += recovered
                 wait = self._due_in() if self.store else None
+                if wait is not None and self.store.unsettled >= self.max_in_flight:
+                    wait = None  # a durable store's window is full: a completion notifies
                 if wait is not None and wait <= 0:
                     return self._take()
-                self._cond.wait(OWNER_CHECK if wait is None else min(wait, OWNER_CHECK))
+                if me is not self._thread and time.monotonic() >= idle_until:
+                    return None
+                self._idle += 1
+                try:
+                    self._cond.wait(OWNER_CHECK if wait is None else min(wait, OWNER_CHECK))
+                finally:
+                    self._idle -= 1
 
     def _due_in(self) -> float:
         if (
@@ -249,6 +326,18 @@ class Pipeline:
         self._in_flight[first] = len(taken.payloads)
         self.send_first = False
         self._deadline = time.monotonic() + self.flush_interval
+        if self._blocked:
+            self._cond.notify_all()  # room for the callers waiting for it
+        if (
+            not self._idle
+            and len(self._senders) < self.max_in_flight
+            and self.store
+            and self._due_in() <= 0
+            and self.store.unsettled < self.max_in_flight
+        ):
+            # More is due than this sender takes: a backlog, or a distant API. Another
+            # sender delivers it meanwhile (started here, never on the caller's thread).
+            self._start_sender()
         return first, taken, self._with_callbacks(first, taken.payloads)
 
     def _with_callbacks(self, first: int, payloads: list[bytes]) -> list[Entry]:
@@ -266,6 +355,10 @@ class Pipeline:
             if taken is not None and (error is None or not self.deliverer.abort.is_set()):
                 self.store.acknowledge(taken)
             self._finish(first, self._in_flight.pop(first, 0), error)
+            if self._blocked:
+                self._cond.notify_all()  # a durable store may have room again
+            elif self._idle and self.store:
+                self._cond.notify()  # a durable store's window may have room again
 
     def _finish(self, first: int, count: int, error: Exception | None) -> None:
         if error is None:
@@ -311,9 +404,10 @@ class Pipeline:
             else:
                 self._flush_target = max(self._flush_target, waiter.target)
                 self._cond.notify()
-                if self._thread is None and not self.closed:
+                if not self._senders and not self.closed:
                     # A forked child whose store took over a dead process's spool has
-                    # messages but no thread yet (it is started here, not in the fork hook).
+                    # messages but no thread yet (it is started here, not in the fork hook);
+                    # or the senders ended (a callback raised SystemExit, say).
                     self._start_thread()
             return waiter
 
@@ -369,9 +463,9 @@ class Pipeline:
     def _revive(self) -> None:
         """A flush must not hang on a delivery thread that died: fail its batches, restart it."""
         with self._cond:
-            thread = self._thread
-            if self.closed or thread is None or thread.is_alive():
+            if self.closed or any(thread.is_alive() for thread in self._senders):
                 return
+            self._senders.clear()
             error = DeliveryError("the delivery thread died with this batch in flight")
             for first, count in list(self._in_flight.items()):
                 del self._in_flight[first]
@@ -404,16 +498,18 @@ class Pipeline:
                 first, self.taken = self.taken, self.taken + pending
                 self._finish(first, pending, DeliveryError(drop_reason))
             self._cond.notify_all()
-            thread = self._thread
+            senders = list(self._senders)
         reporter = self.deliverer.reporter
         reporter.dropped(given_up, drop_reason)
-        if thread is not None and thread is not threading.current_thread():
-            # The thread ends at once unless a request is still out; the whole stop keeps
-            # to ``timeout`` (at exit: shutdown_timeout), with a moment to finish up.
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.1)
-            thread.join(left)
+        current = threading.current_thread()
+        # A sender ends at once unless its request is still out; the whole stop keeps to
+        # ``timeout`` (at exit: shutdown_timeout), with a moment to finish up.
+        end = None if deadline is None else max(deadline, time.monotonic()) + 0.1
+        for thread in senders:
+            if thread is not current:
+                thread.join(None if end is None else max(end - time.monotonic(), 0.0))
         with self._cond:
-            if thread is None or not thread.is_alive():
+            if not any(thread.is_alive() for thread in senders):
                 self._close_store()
             elif in_flight:
                 logger.warning(

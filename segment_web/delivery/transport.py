@@ -31,6 +31,8 @@ MAX_RETRY_AFTER = 300.0
 # Retry-After waits do not use up max_retries, so a server that keeps asking to wait
 # could hold a batch forever; past this many such waits the batch fails.
 MAX_RETRY_AFTER_WAITS = 20
+# Attempts failed in a row, across senders, from which every sender backs off.
+FAILURE_RUN = 3
 # Backoff before retry N is BACKOFF_BASE * 2**(N-1), capped at BACKOFF_MAX (0.5 s to 60 s);
 # read when a policy is made, so a test suite may shorten them for the clients it creates.
 BACKOFF_BASE = 0.5
@@ -153,8 +155,46 @@ class OutageLog:
         self._failures = 0
 
 
+class BackoffGate:
+    """The instant before which no sender of a client may POST.
+
+    A 429 (or any answer with ``Retry-After``) and a run of failed attempts push it
+    forward, so an API that asked for a pause gets it from every sender, not from the one
+    that happened to hear it; each batch still counts its own retries.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.not_before = 0.0  # time.monotonic()
+        self.failures = 0  # attempts failed in a row, by any sender
+
+    def wait(self, abort: threading.Event) -> bool:
+        """Wait until the gate opens; False when ``abort`` was set first."""
+        while True:
+            left = self.not_before - time.monotonic()
+            if left <= 0:
+                return True
+            if abort.wait(left):
+                return False
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self) -> int:
+        """One more failed attempt; how many failed in a row now."""
+        with self._lock:
+            self.failures += 1
+            return self.failures
+
+    def hold(self, seconds: float) -> None:
+        """No sender POSTs for ``seconds`` from now (or longer, if already held longer)."""
+        with self._lock:
+            self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+
 class Transport:
-    """POSTs bodies to one endpoint over a kept-alive connection."""
+    """POSTs bodies to one endpoint over a small pool of kept-alive connections: one per
+    POST in flight at once, reused by whichever sender posts next."""
 
     def __init__(
         self,
@@ -183,9 +223,11 @@ class Transport:
         if gzip_bodies:
             self._headers["Content-Encoding"] = "gzip"
         self.outage = OutageLog(urlsplit(endpoint).netloc)
-        # Made by the first post(), on the delivery thread: proxy look-ups can touch the
-        # network on some systems, and the caller's thread never does.
-        self._route: Route | None = None
+        # Routes are made by the senders' POSTs, never on the caller's thread: proxy
+        # look-ups can touch the network on some systems.
+        self._idle: list[Route] = []
+        self._lock = threading.Lock()
+        self.gate = BackoffGate()
 
     def post(self, body: bytes, retry: int) -> Answer:
         """One attempt, within ``timeout`` seconds in all; ``X-Retry-Count: N`` on retry N.
@@ -193,15 +235,22 @@ class Transport:
         A server that trickles its answer cannot hold the attempt longer: past the
         deadline it fails as a read timeout, and is retried as any timeout is.
         """
-        if self._route is None:
-            self._route = open_route(self.endpoint, self._headers, self.http)
         data = gzip_backend.compress(body) if self.gzip_bodies else body
         headers = {"Content-Length": str(len(data))}
         if self.oauth is not None:
             headers["Authorization"] = f"Bearer {self.oauth.token()}"
         if retry:
             headers["X-Retry-Count"] = str(retry)
-        return self._route.post(data, headers, self.timeout)
+        with self._lock:
+            route = self._idle.pop() if self._idle else None
+        if route is None:
+            route = open_route(self.endpoint, self._headers, self.http)
+        try:
+            return route.post(data, headers, self.timeout)
+        finally:
+            # A failed POST closed its connection; the route reconnects on its next use.
+            with self._lock:
+                self._idle.append(route)
 
     def send(
         self, make_body: Callable[[], bytes], policy: RetryPolicy, abort: threading.Event
@@ -209,7 +258,8 @@ class Transport:
         """POST until accepted (returns the status) or finally failed (raises DeliveryError).
 
         ``make_body`` is called per attempt, so a body can carry a fresh ``sentAt``.
-        Waits between attempts end early when ``abort`` is set.
+        Every attempt waits for the client's ``gate``; waits end early when ``abort`` is
+        set.
         """
         started = time.monotonic()
         failure: DeliveryError | None = None
@@ -231,7 +281,12 @@ class Transport:
         retry_after_waits = 0
         renewed = False  # the OAuth token was renewed after a 401, as it is once per batch
         stats = self.stats
+        gate = self.gate
+        failure: DeliveryError | None = None
         while True:
+            if not gate.wait(abort):
+                reason = "gave up at shutdown" + (f" after: {failure}" if failure else "")
+                raise DeliveryError(reason, status=failure.status if failure else None)
             wait: float | None
             try:
                 response = self.post(make_body(), attempt)
@@ -242,6 +297,7 @@ class Transport:
                 status = response.status
                 if 200 <= status < 300:
                     self.outage.succeeded()
+                    gate.succeeded()
                     stats.attempt(True)
                     return status
                 text = response.text[:500]
@@ -253,14 +309,20 @@ class Transport:
                     attempt += 1
                     continue
                 if not is_retryable(status):
+                    gate.succeeded()  # the API answers: no reason to slow the others
                     stats.attempt(False)
                     raise failure
                 wait = parse_retry_after(response.headers.get("Retry-After"))
+            in_a_row = gate.failed()
             if wait is not None and retry_after_waits < MAX_RETRY_AFTER_WAITS:
                 retry_after_waits += 1
+                gate.hold(wait)  # the API asked the client to wait: every sender waits
             elif retries < policy.max_retries:
                 retries += 1
                 wait = policy.backoff(retries)
+                if in_a_row >= FAILURE_RUN:
+                    # Not one batch's bad luck but an API in trouble: all senders back off.
+                    gate.hold(policy.backoff(in_a_row - FAILURE_RUN + 1))
             else:
                 self.outage.failed(failure, retrying=False)
                 stats.attempt(False)
@@ -272,16 +334,27 @@ class Transport:
             if abort.wait(wait):
                 raise DeliveryError(f"gave up at shutdown after: {failure}", status=failure.status)
 
+    @property
+    def routes(self) -> list[Route]:
+        """The connections made so far that no POST is using now."""
+        with self._lock:
+            return list(self._idle)
+
     def close(self) -> None:
-        if self._route is not None:
-            self._route.close()
+        """Close the idle connections (at the end of delivery)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for route in idle:
+            route.close()
         if self.oauth is not None:
             self.oauth.close()
 
     def reset_after_fork(self) -> None:
         """A child process must not share the parent's sockets: the child's first POST
         makes its own connection."""
-        self._route = None
+        self._idle = []
+        self._lock = threading.Lock()
+        self.gate = BackoffGate()
         self.outage.reset_after_fork()
         if self.oauth is not None:
             self.oauth.reset_after_fork()

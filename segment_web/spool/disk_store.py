@@ -10,9 +10,13 @@ messages come first, oldest spool first. Every ``SCOUT_INTERVAL`` seconds the sp
 syncer thread looks for spools of processes that died since and counts them, outside
 the client's lock; ``recover()`` then adds them after the messages pending.
 
-Acknowledged batches move the spool's delivered position forward (batches are
-acknowledged in the order they were taken; one acknowledged early waits for those
-before it), and whole segment files are deleted once delivered.
+Acknowledgements arrive in any order (several batches are in flight at once). The
+spool's delivered position on disk moves forward only up to the oldest batch not yet
+acknowledged: one acknowledged early is remembered in memory and settles once every
+batch taken before it is acknowledged. After a crash the next process sends again what
+lies beyond that position: the batches that were in flight, at most ``max_in_flight``
+of them, since no batch is taken while that many are unsettled (``unsettled``). Whole
+segment files are deleted once delivered.
 
 When the disk refuses a message (full, read-only, gone) the message is kept in memory
 only: logged once until the disk works again, and queued in ``unspooled`` for the
@@ -178,6 +182,10 @@ class SpoolStore:
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def unsettled(self) -> int:
+        return len(self._receipts)
 
     def append(self, payload: bytes) -> str | None:
         spool = self.spool

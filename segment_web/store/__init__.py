@@ -15,11 +15,11 @@ rules a store may rely on:
   that lock.
 - **Threads.** ``append`` runs on the application's thread that made the call (a
   request thread: no network, and no ``fsync`` per message unless so configured);
-  ``take`` and ``acknowledge`` on the client's delivery thread (one at present; a store
-  must accept several batches taken before the first is acknowledged, and
-  acknowledgements in any order); ``drain`` and ``close`` on the thread that shuts the
-  client down (the app's, or the interpreter's at exit); ``reset_after_fork`` in a
-  forked child, before any other thread of the child can use the client.
+  ``take`` and ``acknowledge`` on the client's sender threads (several batches are
+  taken before the first is acknowledged, and acknowledgements come in any order);
+  ``drain`` and ``close`` on the thread that shuts the client down (the app's, or the
+  interpreter's at exit); ``reset_after_fork`` in a forked child, before any other
+  thread of the child can use the client.
 - **Numbering.** The pipeline numbers messages by arrival to track flushes and
   callbacks. Messages a store already holds when the client starts (a spool recovered
   from a process that died) are counted through ``len()`` at that moment and numbered
@@ -32,6 +32,11 @@ rules a store may rely on:
   lock held; at least every second while idle): it returns how many messages the store
   gained outside ``append`` since the last call (a spool of a process that died
   meanwhile), which the pipeline numbers after those accepted so far.
+- **Window.** ``unsettled`` counts taken batches the store still holds on to (a spool:
+  those not yet recorded as delivered, counting those acknowledged early that wait for
+  an older one). No batch is taken while it is ``max_in_flight`` or more, which bounds
+  what a durable store sends again after a crash. A store that forgets a batch when it
+  is taken (the memory store) keeps it at 0.
 - **Order of a batch.** ``take`` returns the oldest pending messages, at least one when
   any is pending, never more than ``max_count`` nor more than ``max_bytes`` counting
   each message's length plus one (the comma between messages in a request body);
@@ -72,6 +77,11 @@ class MessageStore(Protocol):
     @property
     def pending_bytes(self) -> int:
         """Bytes of the pending messages, each counted as its length plus one."""
+        ...
+
+    @property
+    def unsettled(self) -> int:
+        """Taken batches not yet settled (see "Window")."""
         ...
 
     def __len__(self) -> int:
@@ -136,9 +146,11 @@ def take_batch(pending: deque[bytes], max_count: int, max_bytes: int) -> tuple[l
 class MemoryStore:
     """Messages in a bounded deque: the default store, as fast as a plain queue.
 
-    Holds at most ``max_size`` pending messages; taken batches are the delivery
-    thread's to hold, so acknowledging one has nothing to do.
+    Holds at most ``max_size`` pending messages; taken batches are the senders' to
+    hold, so acknowledging one has nothing to do.
     """
+
+    unsettled = 0
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size

@@ -26,6 +26,7 @@ from segment_web.core.options import (
     Problem,
     parse_options,
 )
+from segment_web.core.pipeline import QueueFullMode
 from segment_web.core.processing.before_send import Hooks
 from segment_web.core.tracing import is_trace_option
 from segment_web.delivery.transport import DEFAULT_HOST
@@ -267,7 +268,10 @@ class SegmentSettings:
     spool_dir: str | os.PathLike[str] | None = _DEFAULTS["spool_dir"]
     spool_max_bytes: int = _DEFAULTS["spool_max_bytes"]
     spool_fsync_interval: float = _DEFAULTS["spool_fsync_interval"]
-    max_batch_size: int | None = _DEFAULTS["max_batch_size"]
+    max_batch_size: int = _DEFAULTS["max_batch_size"]
+    max_in_flight: int = _DEFAULTS["max_in_flight"]
+    on_queue_full: QueueFullMode = _DEFAULTS["on_queue_full"]
+    block_timeout: float = _DEFAULTS["block_timeout"]
     before_send: Hooks = _DEFAULTS["before_send"]
     tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
     plan_mode: PlanMode = _DEFAULTS["plan_mode"]

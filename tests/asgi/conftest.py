@@ -26,6 +26,7 @@ def make_client(server: RecordingServer) -> Iterator[MakeClient]:
     def make(**options: Any) -> Analytics:
         options.setdefault("host", server.url)
         options.setdefault("flush_at", 1)
+        options.setdefault("max_in_flight", 1)  # the tests read messages in call order
         options.setdefault("shutdown_timeout", 2.0)
         client = Analytics("asgi-key", **options)
         clients.append(client)

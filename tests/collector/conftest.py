@@ -28,7 +28,8 @@ def make_client(collector: Collector) -> Iterator[Callable[..., Analytics]]:
     clients: list[Analytics] = []
 
     def make(write_key: str = "key", **options: Any) -> Analytics:
-        options = {"flush_at": 1, "max_retries": 0, "timeout": 5.0, **options}
+        # one batch at a time: the tests read messages in call order
+        options = {"flush_at": 1, "max_in_flight": 1, "max_retries": 0, "timeout": 5.0, **options}
         client = Analytics(write_key, host=collector.url, **options)
         clients.append(client)
         return client

@@ -15,7 +15,7 @@ import trustme
 
 from segment_web import Analytics, DeliveryError
 from segment_web.delivery.routes import CustomRoute, DirectRoute, SessionRoute
-from tests.core.helpers import MakeClient
+from tests.core.helpers import MakeClient, only_route
 from tests.support.proxy import ForwardProxy
 from tests.support.recording_server import RecordingServer
 
@@ -67,7 +67,7 @@ def test_proxies_for_http(
 ) -> None:
     client = make_client(proxies={"http": proxy.url})
     assert send_one(client) == 1
-    assert isinstance(client._transport._route, SessionRoute)
+    assert isinstance(only_route(client), SessionRoute)
     assert proxy.forwarded == [f"{server.url}/v1/batch"]
     assert [m["event"] for m in server.messages] == ["E"]
 
@@ -77,7 +77,7 @@ def test_proxies_for_https_tunnel_and_verify_with_a_bundle(
 ) -> None:
     client = make_client(host=tls_server.url, proxies={"https": proxy.url}, verify=bundle)
     assert send_one(client) == 1
-    assert isinstance(client._transport._route, SessionRoute)
+    assert isinstance(only_route(client), SessionRoute)
     assert proxy.tunnels == [tls_server.url.removeprefix("https://")]
     assert [m["event"] for m in tls_server.messages] == ["E"]
 
@@ -88,7 +88,7 @@ def test_verify_with_a_bundle_on_the_direct_route(
     client = make_client(host=tls_server.url, verify=bundle)
     assert send_one(client, "A") == 1
     assert send_one(client, "B") == 1
-    assert isinstance(client._transport._route, DirectRoute)
+    assert isinstance(only_route(client), DirectRoute)
     assert len({r.peer for r in tls_server.requests}) == 1  # still one kept-alive connection
 
 
@@ -104,7 +104,7 @@ def test_verify_false_accepts_an_untrusted_server(
         refused.flush(timeout=10)
     trusting = make_client(host=tls_server.url, verify=False)
     assert send_one(trusting) == 1
-    assert isinstance(trusting._transport._route, SessionRoute)
+    assert isinstance(only_route(trusting), SessionRoute)
 
 
 def test_cert_for_a_server_that_requires_one(
@@ -122,7 +122,7 @@ def test_cert_for_a_server_that_requires_one(
             anonymous.flush(timeout=10)
         client = make_client(host=server.url, verify=bundle, cert=str(mine))
         assert send_one(client) == 1
-        assert isinstance(client._transport._route, SessionRoute)
+        assert isinstance(only_route(client), SessionRoute)
         assert [m["event"] for m in server.messages] == ["E"]
     finally:
         server.close()
@@ -138,7 +138,7 @@ def test_headers_on_both_routes(
     client = make_client(**options)
     assert send_one(client) == 1
     route = SessionRoute if through_proxy else DirectRoute
-    assert isinstance(client._transport._route, route)
+    assert isinstance(only_route(client), route)
     (request,) = server.requests
     assert request.headers["X-Tenant"] == "shop-7"
     assert request.headers["Authorization"].startswith("Basic ")
@@ -174,7 +174,7 @@ def test_transport_object(make_client: MakeClient, server: RecordingServer) -> N
     transport.fail_next = 1  # what it raises is a network error: retried
     client = make_client(transport=transport, headers={"X-Tenant": "t"})
     assert send_one(client) == 1
-    assert isinstance(client._transport._route, CustomRoute)
+    assert isinstance(only_route(client), CustomRoute)
     assert transport.calls == 2 and client.stats().retried == 1
     (request,) = server.requests
     assert request.headers["X-Retry-Count"] == "1" and request.headers["X-Tenant"] == "t"

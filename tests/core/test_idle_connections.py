@@ -9,7 +9,7 @@ import pytest
 from segment_web import DeliveryError
 from segment_web.delivery import routes
 from segment_web.delivery.routes import DirectRoute
-from tests.core.helpers import MakeClient
+from tests.core.helpers import MakeClient, only_route
 from tests.support.recording_server import RecordingServer, Reply
 
 pytestmark = pytest.mark.usefixtures("no_proxy")
@@ -26,7 +26,7 @@ def test_a_connection_closed_as_the_request_went_is_resent_at_once(
     assert client.flush(timeout=10) == 1
     client.track(user_id="u", event="B")
     assert client.flush(timeout=10) == 1  # max_retries=0: only the resend could deliver it
-    assert isinstance(client._transport._route, DirectRoute)
+    assert isinstance(only_route(client), DirectRoute)
     first, dropped, resent = server.requests
     assert dropped.peer == first.peer and resent.peer != first.peer
     assert [r.status for r in server.requests] == [200, 0, 200]

@@ -67,7 +67,12 @@ def test_write_key_missing_is_a_value_error_naming_it() -> None:
         ("shutdown_timeout", -0.5),
         ("max_batch_size", 0),
         ("max_batch_size", "50"),
-        ("max_batch_size", 10),  # below flush_at (20): a batch due at 20 could not go whole
+        ("max_in_flight", 0),
+        ("max_in_flight", 2.5),
+        ("on_queue_full", "wait"),
+        ("on_queue_full", None),
+        ("block_timeout", -1),
+        ("block_timeout", float("nan")),
         ("host", ""),
         ("host", 42),
         ("host", "ftp://api.segment.io"),
@@ -78,9 +83,19 @@ def test_bad_option_is_a_value_error_naming_it(option: str, bad: Any) -> None:
         Analytics("key", **{option: bad})
 
 
-def test_max_batch_size_defaults_to_flush_at(make_client: MakeClient) -> None:
-    assert make_client(flush_at=7).max_batch_size == 7
+def test_max_batch_size_defaults_to_500_and_is_never_below_flush_at(
+    make_client: MakeClient,
+) -> None:
+    assert make_client(flush_at=7).max_batch_size == 500
     assert make_client(flush_at=7, max_batch_size=50).max_batch_size == 50
+    # a batch due at flush_at goes whole
+    assert make_client(flush_at=600).max_batch_size == 600
+    assert make_client(flush_at=20, max_batch_size=10).max_batch_size == 20
+
+
+def test_a_bad_on_queue_full_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="on_queue_full must be one of 'drop', 'block'"):
+        Analytics("key", on_queue_full="wait")  # type: ignore[arg-type]
 
 
 def test_unknown_option_is_rejected() -> None:
@@ -145,9 +160,9 @@ def test_the_http_connection_is_made_on_the_delivery_thread_not_at_construction(
     # which the caller's thread (often app start-up) must never do.
     client = Analytics("key", host=server.url, flush_at=100)
     client.flushed = True  # nothing goes before flush(), so flush() counts it
-    assert client._transport._route is None
+    assert not client._transport.routes
     client.track(user_id="u", event="E")
-    assert client._transport._route is None
+    assert not client._transport.routes
     assert client.flush(timeout=10) == 1
-    assert client._transport._route is not None
+    assert client._transport.routes
     client.shutdown()

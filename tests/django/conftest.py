@@ -55,11 +55,19 @@ WRITE_KEY = "django-test-key"
 @pytest.fixture
 def use_segment(server: RecordingServer) -> Iterator[Callable[..., Integration]]:
     """``use_segment(**SEGMENT keys)``: the app's integration, sending to ``server``
-    at once (FLUSH_AT 1); the settings in force before come back after the test."""
+    at once (FLUSH_AT 1), one batch at a time (MAX_IN_FLIGHT 1: the tests read messages
+    in call order, which is not promised across batches in flight at once); the
+    settings in force before come back after the test."""
     with contextlib.ExitStack() as stack:
 
         def use(**options: Any) -> Integration:
-            values = {"WRITE_KEY": WRITE_KEY, "HOST": server.url, "FLUSH_AT": 1, **options}
+            values = {
+                "WRITE_KEY": WRITE_KEY,
+                "HOST": server.url,
+                "FLUSH_AT": 1,
+                "MAX_IN_FLIGHT": 1,
+                **options,
+            }
             stack.enter_context(override_settings(SEGMENT=values))
             return get_integration()
 

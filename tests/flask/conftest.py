@@ -143,6 +143,7 @@ def make_app(server: RecordingServer) -> Iterator[MakeApp]:
             SEGMENT_WRITE_KEY="flask-key",
             SEGMENT_HOST=server.url,
             SEGMENT_FLUSH_AT=1,
+            SEGMENT_MAX_IN_FLIGHT=1,  # the tests read messages in call order
             **(config or {}),
         )
         Segment(app, **options)

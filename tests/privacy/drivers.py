@@ -67,7 +67,12 @@ class DjangoAdapter(Adapter):
         self._settings = contextlib.ExitStack()
 
     def start(self, **options: Any) -> None:
-        segment = {"WRITE_KEY": WRITE_KEY, "HOST": self.server.url, "FLUSH_AT": 1}
+        segment = {
+            "WRITE_KEY": WRITE_KEY,
+            "HOST": self.server.url,
+            "FLUSH_AT": 1,
+            "MAX_IN_FLIGHT": 1,  # the tests read messages in call order
+        }
         segment.update({name.upper(): value for name, value in options.items()})
         self._settings.enter_context(
             override_settings(SEGMENT=segment, ROOT_URLCONF="tests.privacy.apps")
@@ -93,7 +98,10 @@ class FlaskAdapter(Adapter):
     def start(self, **options: Any) -> None:
         self.app = apps.flask_app()
         self.app.config.update(
-            SEGMENT_WRITE_KEY="flask-key", SEGMENT_HOST=self.server.url, SEGMENT_FLUSH_AT=1
+            SEGMENT_WRITE_KEY="flask-key",
+            SEGMENT_HOST=self.server.url,
+            SEGMENT_FLUSH_AT=1,
+            SEGMENT_MAX_IN_FLIGHT=1,
         )
         self.app.config.update({f"SEGMENT_{name.upper()}": v for name, v in options.items()})
         Segment(self.app)
@@ -116,7 +124,12 @@ class AsgiAdapter(Adapter):
 
     def start(self, **options: Any) -> None:
         self.app = SegmentMiddleware(
-            apps.starlette_app(), write_key="asgi-key", host=self.server.url, flush_at=1, **options
+            apps.starlette_app(),
+            write_key="asgi-key",
+            host=self.server.url,
+            flush_at=1,
+            max_in_flight=1,
+            **options,
         )
         self.client = self.app.client
 

@@ -36,3 +36,37 @@ def test_flush_at_below_one_becomes_one_everywhere(flush_at: int) -> None:
     client = Analytics("k", flush_at=flush_at, enable=False)
     assert client.flush_at == 1
     client.shutdown()
+
+
+def test_the_delivery_options_pass_from_settings_to_the_client() -> None:
+    values = {"max_batch_size": 100, "max_in_flight": 3, "on_queue_full": "block"}
+    settings, problems = parse_settings(
+        {"write_key": "k", **values, "block_timeout": 2.5, "enable": False}
+    )
+    assert problems == []
+    client = Analytics("k", **settings.client_options())
+    try:
+        assert (client.max_batch_size, client.max_in_flight) == (100, 3)
+        assert (client.on_queue_full, client.block_timeout) == ("block", 2.5)
+    finally:
+        client.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "says"),
+    [
+        ("max_in_flight", 0, "integer of at least 1"),
+        ("on_queue_full", "wait", "one of 'drop', 'block'"),
+        ("block_timeout", -1, "non-negative number of seconds"),
+    ],
+)
+def test_a_bad_delivery_option_is_named_in_the_adapters_spelling(
+    name: str, bad: object, says: str
+) -> None:
+    spelled = "SEGMENT_" + name.upper()  # as Flask spells it
+    _, problems = parse_settings(
+        {"write_key": "k", name: bad}, name_of=lambda n: "SEGMENT_" + n.upper()
+    )
+    [problem] = problems
+    assert problem.fatal and problem.option == name
+    assert spelled in problem.message and says in problem.message

@@ -71,7 +71,8 @@ def test_past_spool_max_bytes_messages_are_dropped_as_spool_full_and_reported(
 
     server.default = Reply()
     assert client.flush(timeout=60) == len(kept)
-    assert [m["messageId"] for m in server.messages] == kept
+    # several batches in flight: each delivered once, in any order across batches
+    assert sorted(m["messageId"] for m in server.messages) == sorted(kept)
 
 
 def test_an_unusable_spool_dir_is_logged_and_the_client_works_from_memory(

@@ -107,6 +107,27 @@ def test_acknowledged_messages_are_not_recovered_and_the_rest_are_first_and_in_o
     ]
 
 
+def test_acknowledgements_out_of_order_settle_on_disk_only_up_to_the_oldest_unacknowledged(
+    make_store: MakeStore,
+) -> None:
+    store = make_store(max_size=100)
+    payloads = [message(n) for n in range(40)]
+    for payload in payloads:
+        store.append(payload)
+    batches = [store.take(10, 500_000) for _ in range(4)]
+    assert store.unsettled == 4
+    store.acknowledge(batches[3])
+    store.acknowledge(batches[1])
+    assert store.unsettled == 4  # remembered in memory: the first is still out
+    store.acknowledge(batches[0])
+    assert store.unsettled == 2  # the first two settle; the fourth waits for the third
+    store.close()  # a crash now: the third and fourth (acknowledged) are on disk still
+
+    recovered = make_store(max_size=100)
+    got, _ = take_all(recovered, max_count=100)
+    assert got == batches[2].payloads + batches[3].payloads
+
+
 def test_a_spool_with_everything_acknowledged_leaves_no_files(
     make_store: MakeStore, tmp_path: Path
 ) -> None:

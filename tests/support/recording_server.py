@@ -1,5 +1,12 @@
 """A tracking-API stand-in on 127.0.0.1 for tests: records every request and answers
-from a script (statuses, Retry-After, delays, dropped connections)."""
+from a script (statuses, Retry-After, delays, dropped connections).
+
+Each connection has a thread of its own, so a delayed answer (``Reply.delay``) holds
+only its own connection: POSTs on other connections are answered meanwhile, as by an
+API at a network distance. ``server.default = Reply(delay=0.1)`` delays every answer;
+``server.cycle(...)`` makes the answers after the script go round a list of replies
+(different delays: answers come back in another order than their requests).
+"""
 
 from __future__ import annotations
 
@@ -74,6 +81,8 @@ class RecordingServer:
         self.connections_ended = 0  # connections closed, by either side
         self.script: list[Reply] = []
         self.default = Reply()
+        self.rotation: list[Reply] = []  # see cycle()
+        self._turn = 0
         self._cond = threading.Condition()
         self._closed = threading.Event()
         server = self
@@ -97,7 +106,7 @@ class RecordingServer:
                 at = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with server._cond:
-                    reply = server.script.pop(0) if server.script else server.default
+                    reply = server._next_reply()
                     server.arrived += 1
                     server._cond.notify_all()
                 if reply.delay:
@@ -191,6 +200,21 @@ class RecordingServer:
     def wait_connections_ended(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` connections were closed (by the client or the server)."""
         self._wait_count(lambda: self.connections_ended, count, timeout, "closed connections")
+
+    def _next_reply(self) -> Reply:
+        if self.script:
+            return self.script.pop(0)
+        if self.rotation:
+            self._turn += 1
+            return self.rotation[(self._turn - 1) % len(self.rotation)]
+        return self.default
+
+    def cycle(self, *replies: Reply) -> None:
+        """After the script, answer with these replies in turn, round and round
+        (none: back to ``default``)."""
+        with self._cond:
+            self.rotation = list(replies)
+            self._turn = 0
 
     def reply(self, *replies: Reply) -> None:
         """Script the next answers, in order; the default answers after them."""

@@ -5,7 +5,7 @@ starts one CPU hog process per core, then runs the given test paths ``--count`` 
 each (pytest-repeat) on two pytest-xdist workers, all bounded by ``--budget`` seconds.
 It exits with pytest's status (or 1 when the budget ran out), so any failure fails it.
 
-    python -m tests.support.stress                      # tests/core and tests/shared, 5 times
+    python -m tests.support.stress                      # DEFAULT_PATHS, 5 times each
     python -m tests.support.stress tests/asgi --count 3
 """
 
@@ -18,7 +18,13 @@ import subprocess
 import sys
 import time
 
-DEFAULT_PATHS = ["tests/core", "tests/shared"]
+DEFAULT_PATHS = [
+    "tests/core",  # test_in_flight among them: several batches in flight, 429, blocking
+    "tests/shared",
+    "tests/spool/test_store.py",
+    "tests/spool/test_durability.py::"
+    "test_a_process_killed_while_delivering_resends_at_most_its_batches_in_flight",
+]
 
 
 def _hog(stop_at: float) -> None:
