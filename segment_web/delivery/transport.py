@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from segment_web.delivery import compression as gzip_backend
 from segment_web.delivery.routes import Answer, Route, open_route
-from segment_web.errors import DeliveryError
+from segment_web.errors import DeliveryError, GaveUpAtShutdown
 from segment_web.version import VERSION
 
 logger = logging.getLogger("segment_web")
@@ -174,7 +174,9 @@ class Transport:
             attempt += 1
             logger.debug("segment_web: %s; retry %d in %.2fs", failure, attempt, wait)
             if abort.wait(wait):
-                raise DeliveryError(f"gave up at shutdown after: {failure}", status=failure.status)
+                raise GaveUpAtShutdown(
+                    f"gave up at shutdown after: {failure}", status=failure.status
+                )
 
     def close(self) -> None:
         if self._route is not None:
