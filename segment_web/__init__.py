@@ -21,6 +21,7 @@ from segment_web.delivery.batch import Batch
 from segment_web.errors import (
     ClientClosedError,
     DeliveryError,
+    LeftInSpool,
     MessageDropped,
     PlanViolation,
     ValidationError,
@@ -33,6 +34,7 @@ __all__ = [
     "Batch",
     "ClientClosedError",
     "DeliveryError",
+    "LeftInSpool",
     "MessageDropped",
     "PlanViolation",
     "RequestAnalytics",

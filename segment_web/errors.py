@@ -47,6 +47,16 @@ class DeliveryError(Exception):
         self.body = body
 
 
+class GaveUpAtShutdown(DeliveryError):
+    """A batch whose retries ``shutdown()`` cut short (its time was up)."""
+
+
+class LeftInSpool(DeliveryError):
+    """A batch in flight when ``shutdown()`` ran out of time, in a client with a
+    ``spool_dir``: it stays in the spool and the next process started with the same
+    ``spool_dir``, write key and host delivers it. Not a failure: do not send it again."""
+
+
 class MessageDropped(Exception):
     """A message was dropped before it could be sent; ``reason`` says why."""
 

@@ -26,7 +26,8 @@ plan_violation = _signals.signal(
 
 spool_failed = _signals.signal(
     "spool_failed",
-    doc="A message could not be written to the spool_dir; it is kept in memory only.",
+    doc="A message could not be written to the spool_dir, or its file was deleted; it is "
+    "kept in memory only, or written again to a new spool (the error says which).",
 )
 
 __all__ = [

@@ -70,15 +70,19 @@ class Analytics(MessageCalls):
     directory before the call returns, and leaves it only once its batch is delivered,
     has finally failed, or was dropped (each reported as usual). Messages a process left
     there when it died (``kill -9``, OOM, a deploy) are taken over by the next client
-    that starts, or is forked, with the same ``spool_dir``, oldest first, and
+    that starts, or is forked, with the same ``spool_dir``, write key and host (the
+    files carry a hash of the pair, never the key), oldest first, and
     ``flush()`` waits for them too; running clients look for such spools every 10 s.
     Beyond ``max_queue_size`` messages wait on disk, up to ``spool_max_bytes`` (then
     they are dropped, reason ``"spool full"``). Delivery is at least once: after a crash
     the batches that were in flight are sent again (same messageIds, which Segment
-    deduplicates): at most ``max_in_flight`` batches. ``spool_fsync_interval`` bounds
-    what a machine crash can lose (0: fsync every message, slow). A spool that cannot
-    be written is logged, and the messages it refuses are kept in memory and reported
-    through the ``spool_failed`` signal.
+    deduplicates): at most ``max_in_flight`` batches; a batch in flight when
+    ``shutdown()`` runs out of time is reported ``LeftInSpool``, not failed.
+    ``spool_fsync_interval`` bounds what a machine crash can lose (0: fsync every
+    message, slow). A spool that cannot be written is logged, and the messages it refuses
+    are kept in memory and reported through the ``spool_failed`` signal. The directory
+    must be this user's and writable by no one else (it is made 0700, files 0600); see
+    docs/durable-delivery.md.
     """
 
     def __init__(
@@ -192,9 +196,14 @@ class Analytics(MessageCalls):
             from segment_web.spool.disk_store import (
                 open_spool_store,  # only clients with a spool load it
             )
+            from segment_web.spool.files import tenant_of
 
             self._spool = open_spool_store(
-                spool_dir, max_queue_size, spool_max_bytes, self.spool_fsync_interval
+                spool_dir,
+                tenant_of(write_key, self.endpoint),
+                max_queue_size,
+                spool_max_bytes,
+                self.spool_fsync_interval,
             )
         store: MessageStore = MemoryStore(max_queue_size) if self._spool is None else self._spool
         self._pipeline = Pipeline(
@@ -205,6 +214,7 @@ class Analytics(MessageCalls):
                 self._reporter,
                 write_key=write_key,
                 enabled=enable,
+                durable=self._spool is not None,
             ),
             flush_at=self.flush_at,
             max_batch_size=self.max_batch_size,

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from segment_web.core import capture
 from segment_web.delivery.entry import Callback, Entry
-from segment_web.errors import ClientClosedError, DeliveryError
+from segment_web.errors import ClientClosedError, DeliveryError, LeftInSpool
 from segment_web.store import MessageStore, TakenBatch, queue_full
 
 if TYPE_CHECKING:
@@ -255,13 +255,17 @@ class Pipeline:
                     return
                 first, taken, entries = item
                 error: Exception | None = None
+                dropped = 0
                 try:
+                    if taken.check:  # read back from a file: each message verified first
+                        checked = self.deliverer.verified(entries)
+                        dropped, entries = len(entries) - len(checked), checked
                     error = self.deliverer.deliver(entries)
                 except Exception as unexpected:  # a bug must not kill the thread or lose messages
                     logger.exception("segment_web: delivery failed unexpectedly")
                     error = unexpected
                 finally:
-                    self.complete(first, taken, error)
+                    self.complete(first, taken, error, dropped)
         finally:
             # Ended, even by a BaseException from a callback: the next accepted message
             # starts a new thread when none is left. (A set read on every call, where
@@ -346,26 +350,30 @@ class Pipeline:
         pop = self._callbacks.pop
         return [(payload, pop(first + n, None)) for n, payload in enumerate(payloads, 1)]
 
-    def complete(self, first: int, taken: TakenBatch | None, error: Exception | None) -> None:
+    def complete(
+        self, first: int, taken: TakenBatch | None, error: Exception | None, dropped: int = 0
+    ) -> None:
         """The batch after message number ``first`` was delivered (``error`` None) or has
-        finally failed, and was reported."""
+        finally failed, and was reported; ``dropped`` of its messages were left out (and
+        reported) instead."""
         with self._cond:
             # A batch whose retries a shutdown cut short stays in a durable store, for the
-            # next process to deliver; the memory store has nothing to keep it in.
-            if taken is not None and (error is None or not self.deliverer.abort.is_set()):
+            # next process to deliver (and was reported so); the memory store has nothing
+            # to keep it in.
+            if taken is not None and not isinstance(error, LeftInSpool):
                 self.store.acknowledge(taken)
-            self._finish(first, self._in_flight.pop(first, 0), error)
+            self._finish(first, self._in_flight.pop(first, 0), error, dropped)
             if self._blocked:
                 self._cond.notify_all()  # a durable store may have room again
             elif self._idle and self.store:
                 self._cond.notify()  # a durable store's window may have room again
 
-    def _finish(self, first: int, count: int, error: Exception | None) -> None:
+    def _finish(self, first: int, count: int, error: Exception | None, dropped: int = 0) -> None:
         if error is None:
             if self._flushes:
-                self._uncounted_batches.append((first, count))
+                self._uncounted_batches.append((first, count - dropped))
             else:
-                self._uncounted += count
+                self._uncounted += count - dropped
         lowest_unfinished = min(self._in_flight, default=self.taken)
         for waiter in self._flushes:
             if error is not None and first < waiter.target:

@@ -104,6 +104,26 @@ class Reporter:
         if log:
             self._log_drops(len(entries), reason)
 
+    def unreadable(self, entries: list[Entry], reason: str) -> None:
+        """Report records read back from a spool that are no message (planted, or damage
+        the checksum missed): dropped, with no message to show."""
+        if signals.message_dropped.receivers:
+            for _ in entries:
+                self._signal(signals.message_dropped, message=None, message_id="", reason=reason)
+        self._callbacks(entries, MessageDropped(reason), Batch([]))
+        self._log_drops(len(entries), reason)
+
+    def left_in_spool(self, batch: Batch, entries: Iterable[Entry], error: Exception) -> None:
+        """A batch in flight at shutdown stays in the spool for the next process: its
+        callbacks get ``error`` (not a failure: the app must not send it again)."""
+        self._callbacks(entries, error, batch)
+        count = len(batch)
+        logger.warning(
+            "segment_web: a batch of %d message%s is left in the spool for the next process",
+            count,
+            "" if count == 1 else "s",
+        )
+
     def not_spooled(self, unspooled: deque[tuple[bytes, OSError]]) -> None:
         """Report messages the spool could not take (kept in memory only): one signal
         each; the spool logs the failure itself, once."""

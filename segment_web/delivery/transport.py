@@ -18,7 +18,7 @@ from segment_web.delivery import compression as gzip_backend
 from segment_web.delivery.oauth import OAuthSettings, TokenSource
 from segment_web.delivery.routes import Answer, HttpOptions, Route, open_route
 from segment_web.delivery.stats import DeliveryStats, error_type
-from segment_web.errors import DeliveryError
+from segment_web.errors import DeliveryError, GaveUpAtShutdown
 from segment_web.version import VERSION
 
 logger = logging.getLogger("segment_web")
@@ -286,7 +286,7 @@ class Transport:
         while True:
             if not gate.wait(abort):
                 reason = "gave up at shutdown" + (f" after: {failure}" if failure else "")
-                raise DeliveryError(reason, status=failure.status if failure else None)
+                raise GaveUpAtShutdown(reason, status=failure.status if failure else None)
             wait: float | None
             try:
                 response = self.post(make_body(), attempt)
@@ -332,7 +332,9 @@ class Transport:
             attempt += 1
             logger.debug("segment_web: %s; retry %d in %.2fs", failure, attempt, wait)
             if abort.wait(wait):
-                raise DeliveryError(f"gave up at shutdown after: {failure}", status=failure.status)
+                raise GaveUpAtShutdown(
+                    f"gave up at shutdown after: {failure}", status=failure.status
+                )
 
     @property
     def routes(self) -> list[Route]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 
 from segment_web.spool import records
-from segment_web.spool.files import segment_path
+from segment_web.spool.files import open_owned, segment_path
 from segment_web.spool.records import Position, offset_of, position, segment_of
 
 logger = logging.getLogger("segment_web")
@@ -102,11 +102,14 @@ class Cursor:
     def _open(self, number: int) -> int:
         if self._fd_segment != number:
             self.close()
+            path = segment_path(self.directory, self.owner, number)
             try:
-                self._fd = os.open(
-                    segment_path(self.directory, self.owner, number), os.O_RDONLY | os.O_CLOEXEC
-                )
+                self._fd = open_owned(path)
             except FileNotFoundError:
+                return -1
+            except OSError as error:  # not a file of ours (a link, another user's): skipped
+                if not self.quiet:
+                    logger.error("segment_web: spool file %s skipped: %s", path, error)
                 return -1
             self._fd_segment = number
         return self._fd

@@ -20,12 +20,20 @@ segment files are deleted once delivered.
 
 When the disk refuses a message (full, read-only, gone) the message is kept in memory
 only: logged once until the disk works again, and queued in ``unspooled`` for the
-client to report.
+client to report. When the spool's files are found deleted (the directory removed while
+the app runs: checked at each segment's end, by the syncer thread and before each
+batch), the store starts a new spool, in the directory made again, and writes there
+every message it still holds (those in flight included), each reported in
+``unspooled`` too.
+
+Records read back from disk are untrusted: batches of them are marked ``check`` for
+the pipeline to verify each before it joins a request body.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import time
@@ -33,8 +41,9 @@ from collections import deque
 from typing import Final
 
 from segment_web.spool.cursor import Cursor
+from segment_web.spool.files import pid_of
 from segment_web.spool.records import HEADER, Position, offset_of, position, segment_of
-from segment_web.spool.spool import Orphan, Spool, SpoolFull
+from segment_web.spool.spool import Orphan, Spool, SpoolFull, SpoolLost
 from segment_web.store import TakenBatch, queue_full, take_batch
 
 logger = logging.getLogger("segment_web")
@@ -60,13 +69,19 @@ class _DiskRun:
     bound (``orphan`` None, read up to ``limit``), or what is left of a dead process's
     spool. ``size`` counts their bytes plus one each."""
 
-    __slots__ = ("count", "cursor", "limit", "orphan", "size")
+    __slots__ = ("count", "cursor", "limit", "orphan", "size", "spool")
 
     def __init__(
-        self, cursor: Cursor, orphan: Orphan | None = None, count: int = 0, size: int = 0
+        self,
+        cursor: Cursor,
+        orphan: Orphan | None = None,
+        count: int = 0,
+        size: int = 0,
+        spool: Spool | None = None,
     ) -> None:
         self.cursor = cursor
         self.orphan = orphan
+        self.spool = spool  # whose own messages these are (None: an orphan's)
         self.limit: Position | None = None if orphan else cursor.position
         self.count = count
         self.size = size
@@ -78,10 +93,11 @@ _Run = _MemoryRun | _DiskRun
 class _Receipt:
     """What acknowledging one taken batch moves forward."""
 
-    __slots__ = ("done", "finished", "orphan", "orphan_end", "own")
+    __slots__ = ("done", "finished", "orphan", "orphan_end", "own", "payloads")
 
     def __init__(self) -> None:
         self.own: Position = _NOT_ON_DISK
+        self.payloads: list[bytes] = []  # the batch, written again if the spool is lost
         self.orphan: Orphan | None = None
         self.orphan_end: Position | None = None
         self.finished = False  # the orphan's last message is in this batch
@@ -103,10 +119,17 @@ class SpoolStore:
 
     @classmethod
     def open(
-        cls, directory: str | os.PathLike[str], *, max_size: int, max_bytes: int, fsync: float
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        tenant: str,
+        max_size: int,
+        max_bytes: int,
+        fsync: float,
     ) -> SpoolStore:
         """A store on a new spool in ``directory``; raises ``OSError`` when unusable."""
-        return cls(Spool(directory, max_bytes=max_bytes, fsync_interval=fsync), max_size=max_size)
+        spool = Spool(directory, tenant=tenant, max_bytes=max_bytes, fsync_interval=fsync)
+        return cls(spool, max_size=max_size)
 
     def _reset(self) -> None:
         self._runs: deque[_Run] = deque()
@@ -151,7 +174,7 @@ class SpoolStore:
                 "segment_web: taking over %d message(s) left in %s by process %s",
                 count,
                 orphan.directory,
-                orphan.owner.split("-")[0],
+                pid_of(orphan.owner),
             )
             adoptable.append((orphan, count, size))
         return adoptable
@@ -173,6 +196,8 @@ class SpoolStore:
         self._found.extend(self._adoptable())
 
     def recover(self) -> int:
+        if self.spool is not None and self.spool.check():
+            self._replace_lost_spool(self.spool)
         gained = 0
         while self._found:
             orphan, count, size = self._found.popleft()
@@ -189,10 +214,18 @@ class SpoolStore:
 
     def append(self, payload: bytes) -> str | None:
         spool = self.spool
+        if spool is not None and spool.lost:  # found by the syncer thread
+            spool = self._replace_lost_spool(spool)
         try:
             if spool is None:
                 raise OSError(f"no spool could be opened in {self.directory}")
-            end = spool.append(payload)
+            try:
+                end = spool.append(payload)
+            except SpoolLost:
+                spool = self._replace_lost_spool(spool)
+                if spool is None:
+                    raise
+                end = spool.append(payload)
         except SpoolFull:
             return SPOOL_FULL
         except OSError as error:
@@ -222,9 +255,9 @@ class SpoolStore:
     def _append_on_disk_only(self, spool: Spool, payload: bytes, end: Position) -> None:
         runs = self._runs
         tail = runs[-1] if runs else None
-        if not isinstance(tail, _DiskRun) or tail.orphan is not None:
+        if not isinstance(tail, _DiskRun) or tail.spool is not spool:
             start = position(segment_of(end), offset_of(end) - HEADER.size - len(payload))
-            tail = _DiskRun(spool.cursor(start))
+            tail = _DiskRun(spool.cursor(start), spool=spool)
             runs.append(tail)
             self._tail = None
         tail.limit = end
@@ -245,6 +278,75 @@ class SpoolStore:
         self.pending_bytes += len(payload) + 1
         return None
 
+    def _replace_lost_spool(self, lost: Spool) -> Spool | None:
+        """The spool's files were deleted: start a new spool (making the directory again)
+        and write there what this store still holds, in flight first, in order."""
+        lost.abandon()
+        self.spool = None
+        error = SpoolLost(
+            errno.ENOENT,
+            "the spool's files were deleted while in use; the message was written again "
+            "to a new spool",
+            self.directory,
+        )
+        try:
+            spool = Spool(
+                self.directory,
+                tenant=lost.tenant,
+                max_bytes=lost.max_bytes,
+                fsync_interval=lost.fsync_interval,
+                segment_bytes=lost.segment_bytes,
+            )
+        except OSError as failure:
+            spool = None
+            error = SpoolLost(
+                errno.ENOENT,
+                f"the spool's files were deleted while in use, and no new spool could be "
+                f"made ({failure}): the message is kept in memory only",
+                self.directory,
+            )
+        lost_on_disk = 0
+        rewritten = 0
+        for receipt in self._receipts:
+            if receipt.own == _NOT_ON_DISK or receipt.orphan is not None:
+                continue
+            receipt.own = _NOT_ON_DISK
+            if not receipt.done:
+                for payload in receipt.payloads:
+                    receipt.own = max(receipt.own, self._rewrite(spool, payload, error))
+                    rewritten += 1
+        for run in self._runs:
+            if isinstance(run, _MemoryRun):
+                for n, payload in enumerate(run.payloads):
+                    run.ends[n] = self._rewrite(spool, payload, error)
+                    rewritten += 1
+            elif run.spool is lost:
+                lost_on_disk += run.count
+        logger.error(
+            "segment_web: the spool's files in %s were deleted while in use: %s "
+            "%d message(s) held in memory%s",
+            self.directory,
+            "made a new spool there and wrote again the"
+            if spool is not None
+            else "could not make a new spool, keeping in memory only the",
+            rewritten,
+            f"; {lost_on_disk} waiting on disk only are lost" if lost_on_disk else "",
+        )
+        self.spool = spool
+        if spool is not None:
+            spool.periodic = self._scout
+        return spool
+
+    def _rewrite(self, spool: Spool | None, payload: bytes, error: OSError) -> Position:
+        """Write ``payload`` again, reported as ``error``; where it ends, or not on disk."""
+        self.unspooled.append((payload, error))
+        if spool is None:
+            return _NOT_ON_DISK
+        try:
+            return spool.append(payload)
+        except (SpoolFull, OSError):
+            return _NOT_ON_DISK
+
     def _disk_failed(self, error: OSError) -> None:
         if not self._disk_failing:
             self._disk_failing = True
@@ -258,6 +360,7 @@ class SpoolStore:
     def take(self, max_count: int, max_bytes: int) -> TakenBatch:
         receipt = _Receipt()
         payloads: list[bytes] = []
+        checked = False
         runs = self._runs
         while runs and not payloads:  # a batch comes from one run; a spent run is skipped
             run = runs[0]
@@ -266,6 +369,7 @@ class SpoolStore:
             else:
                 found = self._read(run.cursor, run.limit, min(max_count, run.count), max_bytes)
                 payloads = [payload for payload, _ in found]
+                checked = True
                 run.count -= len(found)
                 run.size -= sum(len(payload) + 1 for payload in payloads)
                 end = found[-1][1] if found else None
@@ -273,13 +377,14 @@ class SpoolStore:
                     receipt.orphan, receipt.orphan_end = run.orphan, end
                 elif end is not None:
                     receipt.own = end
+                    receipt.payloads = payloads
                 if not run.count or not found:
                     self._end_run(run, receipt)
                     runs.popleft()
         self.pending_bytes -= sum(len(payload) + 1 for payload in payloads)
         self._count -= len(payloads)
         self._receipts.append(receipt)
-        return TakenBatch(payloads, receipt)
+        return TakenBatch(payloads, receipt, check=checked)
 
     def _take_from_memory(
         self, run: _MemoryRun, max_count: int, max_bytes: int, receipt: _Receipt
@@ -287,6 +392,7 @@ class SpoolStore:
         payloads, _ = take_batch(run.payloads, max_count, max_bytes)
         ends = run.ends
         receipt.own = max([ends.popleft() for _ in payloads])  # positions grow; -1: not on disk
+        receipt.payloads = payloads
         self._in_memory -= len(payloads)
         if not run.payloads:
             self._runs.popleft()
@@ -391,7 +497,11 @@ class SpoolStore:
         parent.forget()
         try:
             self.spool = Spool(
-                self.directory, max_bytes=parent.max_bytes, fsync_interval=parent.fsync_interval
+                self.directory,
+                tenant=parent.tenant,
+                max_bytes=parent.max_bytes,
+                fsync_interval=parent.fsync_interval,
+                segment_bytes=parent.segment_bytes,
             )
         except OSError as error:
             self._disk_failed(error)
@@ -400,13 +510,17 @@ class SpoolStore:
 
 
 def open_spool_store(
-    directory: str | os.PathLike[str], max_size: int, max_bytes: int, fsync_interval: float
+    directory: str | os.PathLike[str],
+    tenant: str,
+    max_size: int,
+    max_bytes: int,
+    fsync_interval: float,
 ) -> SpoolStore | None:
     """The store of a client with a ``spool_dir``; None (logged) when the directory
     cannot be used, and the client keeps its messages in memory only."""
     try:
         return SpoolStore.open(
-            directory, max_size=max_size, max_bytes=max_bytes, fsync=fsync_interval
+            directory, tenant=tenant, max_size=max_size, max_bytes=max_bytes, fsync=fsync_interval
         )
     except OSError as error:
         logger.error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -14,10 +15,11 @@ from segment_web.spool.cursor import Cursor
 from segment_web.spool.files import (
     AckFile,
     OwnerLock,
-    lock_owners,
+    check_directory,
     new_owner,
     segment_numbers,
     segment_path,
+    tenant_owners,
 )
 from segment_web.spool.records import Position, offset_of, position, segment_of
 from segment_web.spool.writer import SegmentWriter, Syncer
@@ -31,6 +33,12 @@ logger = logging.getLogger("segment_web")
 
 class SpoolFull(Exception):
     """The spool holds ``max_bytes`` already; the record was not written."""
+
+
+class SpoolLost(OSError):
+    """The spool's files were deleted under it (its directory removed, say): what they
+    held is gone from the disk. The store starts a new spool and writes again what it
+    still holds."""
 
 
 def segment_size_for(max_bytes: int) -> int:
@@ -47,30 +55,40 @@ class Spool:
     written); ``fsync_interval`` bounds what a machine crash can lose (0: fsync every
     record, on the caller's thread). ``acknowledge(position)`` records that everything
     up to ``position`` is done with, and deletes segments that hold nothing else.
-    Raises ``OSError`` when the directory cannot be used.
+    ``tenant`` (``files.tenant_of``) names whose messages these are: only a spool of the
+    same tenant is ever adopted. Raises ``OSError`` when the directory cannot be used
+    (``files.UnsafeSpool`` when it is another user's or writable by others).
     """
 
     def __init__(
         self,
         directory: str | os.PathLike[str],
         *,
+        tenant: str,
         max_bytes: int,
         fsync_interval: float,
         segment_bytes: int | None = None,
     ) -> None:
         self.directory = os.fspath(directory)
+        self.tenant = tenant
         self.max_bytes = max_bytes
         self.fsync_interval = fsync_interval
-        os.makedirs(self.directory, exist_ok=True)
-        self.owner = new_owner()
+        self.segment_bytes = segment_bytes
+        check_directory(self.directory)
+        self.owner = new_owner(tenant)
         self._lock = threading.Lock()
+        self.lost = False  # the files were found deleted (see SpoolLost)
         self._owner_lock = OwnerLock.create(self.directory, self.owner)
-        self._ack = AckFile(self.directory, self.owner)
-        self._writer = SegmentWriter(
-            self.directory,
-            self.owner,
-            segment_bytes=segment_bytes or segment_size_for(max_bytes),
-        )
+        try:
+            self._ack = AckFile.create(self.directory, self.owner)
+            self._writer = SegmentWriter(
+                self.directory,
+                self.owner,
+                segment_bytes=segment_bytes or segment_size_for(max_bytes),
+            )
+        except BaseException:
+            self._owner_lock.remove()
+            raise
         self._delivered: list[int] = []  # segments to delete
         # Run by the syncer thread after each sync (outside any lock of the client's).
         self.periodic: Callable[[], None] | None = None
@@ -97,7 +115,13 @@ class Spool:
             writer = self._writer
             if writer.finished_bytes + writer.offset + len(record) > self.max_bytes:
                 raise SpoolFull(self.max_bytes)
-            where = writer.write(record)
+            try:
+                where = writer.write(record)
+            except OSError as error:
+                if self._files_gone():
+                    self.lost = True
+                    raise SpoolLost(errno.ENOENT, "the spool's files were deleted") from error
+                raise
             syncer = self._syncer
             if syncer is not None:
                 syncer.dirty = True
@@ -116,21 +140,41 @@ class Spool:
         return number + 1 if number < self._writer.number else None
 
     def acknowledge(self, where: Position) -> None:
-        """Everything up to ``where`` is delivered (or reported): never send it again."""
-        with self._lock:
-            if where <= self.acknowledged:
-                return
-            self.acknowledged = where
-            self._ack.write(where)
-            writer = self._writer
-            done = segment_of(where)
-            if done in writer.finished and offset_of(where) >= writer.finished[done]:
-                done += 1  # its last record is delivered and no more are coming
-            self._delivered += writer.forget_finished(done)
-        if self._syncer is None:
-            self.delete_delivered()
+        """Everything up to ``where`` is delivered (or reported): never send it again.
+
+        Segments it finishes are deleted even when the acknowledgement cannot be written
+        (a full disk): a later process then starts at the next segment that is left.
+        """
+        try:
+            with self._lock:
+                if where <= self.acknowledged:
+                    return
+                self.acknowledged = where
+                writer = self._writer
+                done = segment_of(where)
+                if done in writer.finished and offset_of(where) >= writer.finished[done]:
+                    done += 1  # its last record is delivered and no more are coming
+                self._delivered += writer.forget_finished(done)
+                self._ack.write(where)
+        finally:
+            if self._syncer is None:
+                self.delete_delivered()
+
+    def _files_gone(self) -> bool:
+        try:
+            return not os.path.isdir(self.directory) or self._writer.unlinked()
+        except OSError:
+            return True
+
+    def check(self) -> bool:
+        """Whether the spool's files were found deleted (now, or by the syncer thread)."""
+        if not self.lost:
+            with self._lock:
+                self.lost = self._files_gone()
+        return self.lost
 
     def _housekeeping(self) -> None:
+        self.check()
         self.delete_delivered()
         if self.periodic is not None:
             self.periodic()
@@ -178,6 +222,16 @@ class Spool:
         self._ack.close()
         self._owner_lock.forget()
 
+    def abandon(self) -> None:
+        """Its files were deleted (``lost``): stop and close, removing nothing."""
+        if self._syncer is not None:
+            self._syncer.stop()
+        with self._lock:
+            self._delivered = []
+            for close in (self._writer.close, self._ack.close, self._owner_lock.release):
+                with contextlib.suppress(OSError):
+                    close()
+
     def adopt_orphans(self) -> list[Orphan]:
         """Take over the spools in the directory whose owners are dead, oldest first.
 
@@ -185,19 +239,39 @@ class Spool:
         it too; should this one die meanwhile, the next survivor takes over from the
         last acknowledged position.
         """
-        adopted = []
-        for owner in lock_owners(self.directory):
-            if owner == self.owner:
-                continue
-            lock = OwnerLock.adopt(self.directory, owner)
-            if lock is None:
-                continue
-            try:
-                adopted.append(Orphan(self.directory, owner, lock))
-            except OSError as error:
-                lock.release()  # left for a process that can read it
-                logger.error("segment_web: cannot take over the spool %s: %s", owner, error)
+        adopted: list[Orphan] = []
+        try:
+            for owner in tenant_owners(self.directory, self.tenant):
+                if owner != self.owner:
+                    orphan = _adopt(self.directory, owner)
+                    if orphan is not None:
+                        adopted.append(orphan)
+        except BaseException:
+            for orphan in adopted:
+                orphan.release()
+            raise
         return adopted
+
+
+_refused: set[str] = set()  # spools already logged as unusable: logged once only
+
+
+def _adopt(directory: str, owner: str) -> Orphan | None:
+    """One owner's spool if it is an orphan this process can take; any error with its
+    files (an odd entry, a planted link) passes over this owner only."""
+    lock = None
+    try:
+        lock = OwnerLock.adopt(directory, owner)
+        if lock is None:
+            return None
+        return Orphan(directory, owner, lock)
+    except OSError as error:
+        if lock is not None:
+            lock.release()  # left for a process that can read it
+        if owner not in _refused:
+            _refused.add(owner)
+            logger.error("segment_web: cannot take over the spool %s: %s", owner, error)
+        return None
 
 
 class Orphan:
@@ -207,9 +281,13 @@ class Orphan:
         self.directory = directory
         self.owner = owner
         self._lock = lock
-        self._ack = AckFile(directory, owner)
-        self.segments = segment_numbers(directory, owner)
-        start = self._ack.read()
+        self._ack = AckFile.take_over(directory, owner)
+        try:
+            self.segments = segment_numbers(directory, owner)
+        except BaseException:
+            self._ack.close()
+            raise
+        start = self._ack.start
         if start is None:
             start = position(self.segments[0], 0) if self.segments else 0
         self.acknowledged = start

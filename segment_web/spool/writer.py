@@ -9,14 +9,25 @@ import os
 import threading
 from collections.abc import Callable
 
-from segment_web.spool.files import segment_path
+from segment_web.spool.files import UnsafeSpool, create_file, segment_path
 from segment_web.spool.records import Position, position
-from segment_web.spool.syscalls import write
 
 logger = logging.getLogger("segment_web")
 
 
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_FLAGS = os.O_WRONLY | os.O_APPEND
+
+
+def _create_segment(directory: str, owner: str, number: int) -> int:
+    path = segment_path(directory, owner, number)
+    try:
+        return create_file(path, _FLAGS)
+    except FileExistsError:
+        # Names are unique per client: something else put this there (a link to a file
+        # elsewhere, say). Never written through; messages stay in memory meanwhile.
+        raise UnsafeSpool(
+            errno.EEXIST, "a file this client did not make is in the way: not written", path
+        ) from None
 
 
 class SegmentWriter:
@@ -32,7 +43,7 @@ class SegmentWriter:
         self.segment_bytes = segment_bytes
         self.number = 0
         self.offset = 0
-        self.fd = os.open(segment_path(directory, owner, 0), _FLAGS, 0o644)
+        self.fd = _create_segment(directory, owner, 0)
         self.retired: dict[int, int] = {}  # finished segments not yet synced -> descriptor
         self.finished: dict[int, int] = {}  # finished segments not yet deleted -> their size
         self.finished_bytes = 0
@@ -53,7 +64,9 @@ class SegmentWriter:
             self._next_segment()
             offset = 0
         try:
-            written = write(self.fd, record)
+            # os.write lets go of the GIL: a disk that stalls (writeback throttling, a
+            # hung network volume) blocks this caller only, never the app's other threads
+            written = os.write(self.fd, record)
         except OSError:
             self.offset = os.fstat(self.fd).st_size
             raise
@@ -64,13 +77,18 @@ class SegmentWriter:
         return self.number << 32 | offset
 
     def _next_segment(self) -> None:
-        fd = os.open(segment_path(self.directory, self.owner, self.number + 1), _FLAGS, 0o644)
+        fd = _create_segment(self.directory, self.owner, self.number + 1)
         self.retired[self.number] = self.fd
         self.finished[self.number] = self.offset
         self.finished_bytes += self.offset
         self.fd = fd
         self.number += 1
         self.offset = 0
+
+    def unlinked(self) -> bool:
+        """The file being written is no longer in the directory (it was deleted): what
+        is written there is lost at the next crash."""
+        return os.fstat(self.fd).st_nlink == 0
 
     def forget_finished(self, before: int) -> list[int]:
         """Drop finished segments numbered below ``before`` from the count; their numbers.

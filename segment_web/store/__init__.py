@@ -58,14 +58,17 @@ class TakenBatch:
     """A batch handed out by ``take()``; ``acknowledge()`` gets the same object back.
 
     ``token`` is the store's own note on where the batch came from (a file and offset,
-    say); the in-memory store needs none.
+    say); the in-memory store needs none. ``check``: the payloads were read back from
+    storage another process could have written (a spool file), so each must be verified
+    to be one JSON object before it joins a request body.
     """
 
-    __slots__ = ("payloads", "token")
+    __slots__ = ("check", "payloads", "token")
 
-    def __init__(self, payloads: list[bytes], token: object = None) -> None:
+    def __init__(self, payloads: list[bytes], token: object = None, *, check: bool = False) -> None:
         self.payloads = payloads
         self.token = token
+        self.check = check
 
     def __len__(self) -> int:
         return len(self.payloads)

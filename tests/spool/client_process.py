@@ -2,7 +2,8 @@
 
     python -m tests.spool.client_process '<json config>'
 
-Config: ``url``, ``spool_dir``, ``options`` (more ``Analytics`` keywords; retries wait
+Config: ``url``, ``spool_dir``, ``write_key`` (default ``test-key``), ``options`` (more
+``Analytics`` keywords; retries wait
 10 ms doubling to 200 ms), ``fsize_limit`` (bytes any file may grow to),
 ``scout_interval`` (seconds between looks for dead processes' spools), ``tag`` and
 ``count``: it tracks ``count`` messages with messageIds ``<tag>-<n>``, then prints one
@@ -10,7 +11,8 @@ JSON line ``{"tracked": count, "dropped": [...reasons], "not_spooled": n}``. The
 reads commands from stdin, one per line, answering each with a JSON line:
 
 - ``flush``: ``flush()``, answers ``{"flushed": delivered, "dropped": [...]}``;
-- ``track N``: N more messages (``<tag>-more-<n>``), answers ``{"tracked": N}``;
+- ``track N``: N more messages (``<tag>-more-<n>``), answers ``{"tracked": N,
+  "not_spooled": n}`` (``spool_failed`` signals so far);
 - ``exit``: ``shutdown()`` and exit 0.
 
 It stays until told or killed: the tests kill it with SIGKILL to play a crash.
@@ -45,7 +47,10 @@ def main() -> None:
     transport.BACKOFF_MAX = 0.2
     store.SCOUT_INTERVAL = config.get("scout_interval", store.SCOUT_INTERVAL)
     client = Analytics(
-        "test-key", host=config["url"], spool_dir=config["spool_dir"], **config["options"]
+        config.get("write_key", "test-key"),
+        host=config["url"],
+        spool_dir=config["spool_dir"],
+        **config["options"],
     )
     dropped: list[str] = []
     not_spooled: list[str] = []
@@ -71,7 +76,7 @@ def main() -> None:
             answer(flushed=client.flush(timeout=60), dropped=dropped)
         elif command[0] == "track":
             track(f"{config['tag']}-more", int(command[1]))
-            answer(tracked=int(command[1]))
+            answer(tracked=int(command[1]), not_spooled=len(not_spooled))
         elif command[0] == "exit":
             client.shutdown(timeout=30)
             return

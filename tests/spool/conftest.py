@@ -16,7 +16,7 @@ import pytest
 
 from segment_web import Analytics
 from segment_web.delivery import transport
-from tests.support.recording_server import RecordingServer, Reply
+from tests.support.recording_server import RecordingServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,8 @@ def make_client(server: RecordingServer, fast_backoff: None) -> Iterator[MakeCli
         options.setdefault("host", server.url)
         options.setdefault("flush_at", 100)
         options.setdefault("flush_interval", 60.0)
-        client = Analytics("test-key", spool_dir=spool_dir, **options)
+        write_key = options.pop("write_key", "test-key")
+        client = Analytics(write_key, spool_dir=spool_dir, **options)
         client.flushed = True
         clients.append(client)
         return client
@@ -138,14 +139,3 @@ def start_process(server: RecordingServer) -> Iterator[StartProcess]:
     server.release()
     for process in started:
         process.stop()
-
-
-@pytest.fixture
-def outage() -> Iterator[RecordingServer]:
-    """A server that answers every batch 503, for a process that is killed during an
-    outage: a request it sent just before the kill can then never be answered 200 once
-    ``server`` is back, which would count its messages twice."""
-    recording = RecordingServer()
-    recording.default = Reply(status=503)
-    yield recording
-    recording.close()

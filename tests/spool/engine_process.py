@@ -15,7 +15,9 @@ from segment_web.spool import Spool
 
 def main() -> None:
     directory, count = sys.argv[1], int(sys.argv[2])
-    spool = Spool(directory, max_bytes=1 << 30, fsync_interval=1.0, segment_bytes=64 * 1024)
+    spool = Spool(
+        directory, tenant="tenant0", max_bytes=1 << 30, fsync_interval=1.0, segment_bytes=64 * 1024
+    )
     for n in range(count):
         spool.append(b'{"n":%d}' % n)
     print("written", spool.owner, flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.spool.conftest import StartProcess
-from tests.support.recording_server import RecordingServer
+from tests.support.recording_server import OUTAGE, RecordingServer
 
 
 @pytest.mark.parametrize("flushed", [True, False], ids=["flushed", "pending"])
@@ -39,15 +39,17 @@ def test_exit_after_delivery_leaves_an_empty_spool_dir(
 
 
 def test_sigterm_with_messages_undelivered_leaves_them_for_the_next_process(
-    outage: RecordingServer, server: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
+    server.default = OUTAGE  # the successor must share the host: spools are per key and host
     stopped = start_process(
-        tmp_path, "a", 3, url=outage.url, options={"shutdown_timeout": 0.5, "max_retries": 1000}
+        tmp_path, "a", 3, options={"shutdown_timeout": 0.5, "max_retries": 1000}
     )
     stopped.answer()
     stopped.proc.send_signal(signal.SIGTERM)
     assert stopped.proc.wait(30) == -signal.SIGTERM, stopped.log()
     assert os.listdir(tmp_path) != []
+    server.end_outage()
     successor = start_process(tmp_path, "b", 0)
     successor.answer()
     assert successor.command("flush") == {"flushed": 3, "dropped": []}

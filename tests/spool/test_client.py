@@ -11,7 +11,7 @@ import pytest
 
 from segment_web import Analytics, MessageDropped, signals
 from tests.spool.conftest import MakeClient, StartProcess
-from tests.support.recording_server import RecordingServer, Reply
+from tests.support.recording_server import OUTAGE, RecordingServer, Reply
 
 
 def test_spool_options_default_off_and_are_checked_naming_the_option(tmp_path: Path) -> None:
@@ -145,14 +145,15 @@ def test_after_fork_no_message_is_sent_twice(
 def test_a_forked_child_takes_over_a_dead_processs_spool_and_flush_sends_it(
     make_client: MakeClient,
     server: RecordingServer,
-    outage: RecordingServer,
     start_process: StartProcess,
     tmp_path: Path,
 ) -> None:
     client = make_client(tmp_path)  # made before the other process died: it adopts nothing
-    crashed = start_process(tmp_path, "dead", 50, url=outage.url, options={"max_retries": 100_000})
+    server.default = OUTAGE
+    crashed = start_process(tmp_path, "dead", 50, options={"max_retries": 100_000})
     crashed.answer()
     crashed.kill()
+    server.end_outage()
 
     pid = os.fork()
     if pid == 0:  # gunicorn --preload: the worker's client is the master's, reset

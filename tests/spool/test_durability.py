@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.spool.conftest import StartProcess
-from tests.support.recording_server import RecordingServer, Reply
+from tests.support.recording_server import OUTAGE, RecordingServer, Reply
 
 pytestmark = pytest.mark.slow
 
-OUTAGE = Reply(status=503)
 # Retrying for the whole test: a batch that finally failed would leave the spool.
 PATIENT = {"max_retries": 100_000, "flush_at": 100}
 
@@ -23,13 +22,13 @@ def ids(server: RecordingServer) -> list[str]:
 
 
 def test_a_process_killed_during_an_outage_loses_nothing(
-    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
-    crashed = start_process(
-        tmp_path, "a", 20_000, url=outage.url, options={**PATIENT, "max_queue_size": 1000}
-    )
+    server.default = OUTAGE
+    crashed = start_process(tmp_path, "a", 20_000, options={**PATIENT, "max_queue_size": 1000})
     assert crashed.answer(timeout=120) == {"tracked": 20_000, "dropped": [], "not_spooled": 0}
     crashed.kill()
+    server.end_outage()
 
     successor = start_process(tmp_path, "b", 0, options=PATIENT)
     successor.answer()
@@ -77,16 +76,16 @@ def test_a_process_killed_while_delivering_resends_at_most_its_batches_in_flight
 
 
 def test_of_processes_sharing_a_spool_dir_exactly_one_takes_over_a_killed_ones_messages(
-    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
     server.default = OUTAGE
-    killed = start_process(tmp_path, "a", 3_000, url=outage.url, options=PATIENT)
+    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
     survivor = start_process(tmp_path, "b", 3_000, options=PATIENT)
     killed.answer()
     survivor.answer()
     killed.kill()
 
-    server.default = Reply()
+    server.end_outage()
     # Two new processes start at once with the same spool_dir, while the survivor runs.
     newcomers = [start_process(tmp_path, tag, 1_000, options=PATIENT) for tag in ("c", "d")]
     for newcomer in newcomers:
@@ -107,11 +106,13 @@ def test_of_processes_sharing_a_spool_dir_exactly_one_takes_over_a_killed_ones_m
 
 
 def test_a_torn_last_record_and_a_flipped_byte_lose_only_those_two_messages(
-    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
-    crashed = start_process(tmp_path, "a", 500, url=outage.url, options=PATIENT)
+    server.default = OUTAGE
+    crashed = start_process(tmp_path, "a", 500, options=PATIENT)
     crashed.answer()
     crashed.kill()
+    server.end_outage()
     (segment,) = tmp_path.glob("*.seg")
     data = bytearray(segment.read_bytes())
     data[len(data) // 2] ^= 0x01  # a bad block in the middle
@@ -142,16 +143,16 @@ def test_a_disk_that_refuses_writes_never_breaks_the_calls(
 
 
 def test_a_running_process_takes_over_the_spool_of_one_that_died_beside_it(
-    server: RecordingServer, outage: RecordingServer, start_process: StartProcess, tmp_path: Path
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
     server.default = OUTAGE
-    killed = start_process(tmp_path, "a", 3_000, url=outage.url, options=PATIENT)
+    killed = start_process(tmp_path, "a", 3_000, options=PATIENT)
     killed.answer()
     survivor = start_process(tmp_path, "b", 3_000, options=PATIENT, scout_interval=0.2)
     survivor.answer()
     killed.kill()
 
-    server.default = Reply()
+    server.end_outage()
     assert survivor.command("flush", timeout=120)["flushed"] >= 3_000
     server.wait_for(6_000, timeout=60)  # the killed one's, sent by the survivor unasked
     expected = [f"{tag}-{n}" for tag in ("a", "b") for n in range(3_000)]

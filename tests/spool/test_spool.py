@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from segment_web.spool import Orphan, Spool, SpoolFull
 from segment_web.spool.files import segment_numbers
 
 ROOT = Path(__file__).resolve().parents[2]
+TENANT = "tenant0"
 
 
 def message(n: int) -> bytes:
@@ -50,7 +50,7 @@ def spools(tmp_path: Path) -> Iterator[list[Spool]]:
 def make(spools: list[Spool], directory: Path, **options: int | float) -> Spool:
     options.setdefault("max_bytes", 1 << 30)
     options.setdefault("fsync_interval", 1.0)
-    spool = Spool(directory, **options)  # type: ignore[arg-type]
+    spool = Spool(directory, tenant=TENANT, **options)  # type: ignore[arg-type]
     spools.append(spool)
     return spool
 
@@ -113,7 +113,9 @@ def test_appends_past_max_bytes_raise_spool_full_until_space_is_freed(
 def test_a_closed_spool_with_undelivered_records_is_adopted_by_the_next(
     tmp_path: Path, spools: list[Spool]
 ) -> None:
-    first = Spool(tmp_path, max_bytes=1 << 30, fsync_interval=1.0, segment_bytes=64 * 1024)
+    first = Spool(
+        tmp_path, tenant=TENANT, max_bytes=1 << 30, fsync_interval=1.0, segment_bytes=64 * 1024
+    )
     ends = [first.append(message(n)) for n in range(600)]
     first.acknowledge(ends[199])
     first.close()
@@ -133,7 +135,7 @@ def test_a_closed_spool_with_undelivered_records_is_adopted_by_the_next(
 def test_an_orphan_released_part_way_resumes_from_its_acknowledged_position(
     tmp_path: Path, spools: list[Spool]
 ) -> None:
-    first = Spool(tmp_path, max_bytes=1 << 30, fsync_interval=1.0)
+    first = Spool(tmp_path, tenant=TENANT, max_bytes=1 << 30, fsync_interval=1.0)
     for n in range(300):
         first.append(message(n))
     first.close()
@@ -196,7 +198,7 @@ def test_of_several_adopters_exactly_one_gets_each_orphan(
 def test_damage_in_an_orphan_is_logged_and_every_intact_record_kept(
     tmp_path: Path, spools: list[Spool], caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = Spool(tmp_path, max_bytes=1 << 30, fsync_interval=1.0)
+    first = Spool(tmp_path, tenant=TENANT, max_bytes=1 << 30, fsync_interval=1.0)
     for n in range(100):
         first.append(message(n))
     first.close()
@@ -226,7 +228,7 @@ def test_a_forked_child_forgets_the_parents_spool_without_unlocking_it(
         code = 1
         try:
             parent.forget()
-            child = Spool(tmp_path, max_bytes=1 << 20, fsync_interval=0)
+            child = Spool(tmp_path, tenant=TENANT, max_bytes=1 << 20, fsync_interval=0)
             child.append(message(2))
             # the parent lives and holds its lock: nothing to adopt
             code = 0 if child.adopt_orphans() == [] else 2
@@ -241,22 +243,48 @@ def test_a_forked_child_forgets_the_parents_spool_without_unlocking_it(
     orphan.remove()
 
 
-def test_the_gil_keeping_write_writes_like_os_write_and_raises_oserror(tmp_path: Path) -> None:
-    from segment_web.spool import writer
+BLOCKED_WRITE = """
+import os, sys, threading, time
+from segment_web.spool import Spool
 
-    assert writer.write is not os.write  # libc is loadable here: the fast path is tested
-    path = tmp_path / "file"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        assert writer.write(fd, b"hello ") == 6
-        assert os.write(fd, b"world") == 5
-    finally:
-        os.close(fd)
-    assert path.read_bytes() == b"hello world"
-    read_only = os.open(path, os.O_RDONLY)
-    try:
-        with pytest.raises(OSError) as failed:
-            writer.write(read_only, b"refused")
-    finally:
-        os.close(read_only)
-    assert failed.value.errno == errno.EBADF
+spool = Spool(sys.argv[1], tenant="t", max_bytes=1 << 30, fsync_interval=60.0)
+read_end, write_end = os.pipe()  # stands for a disk that stalls: a full pipe
+os.set_blocking(write_end, False)
+try:
+    while True:
+        os.write(write_end, b"x" * 65536)
+except BlockingIOError:
+    pass
+os.set_blocking(write_end, True)
+spool._writer.fd = write_end
+writer = threading.Thread(target=spool.append, args=(b"{}",))
+writer.start()
+# This thread must run while the other one is blocked in write(2).
+syscall = f"/proc/self/task/{writer.native_id}/syscall"
+deadline = time.monotonic() + 20
+while open(syscall).read().split()[0] != "1":  # 1: write, on x86-64 and the like
+    assert time.monotonic() < deadline, "the write never blocked"
+    time.sleep(0.001)
+print("ran while the write was blocked", flush=True)
+while writer.is_alive():
+    os.read(read_end, 1 << 20)
+    writer.join(0.01)
+"""
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or os.uname().machine not in ("x86_64", "i686"),
+    reason="reads the blocked thread's syscall from /proc (Linux, x86)",
+)
+def test_a_write_that_blocks_stops_no_other_thread(tmp_path: Path) -> None:
+    # With the GIL held across the write, the main thread could not run until the pipe
+    # was drained, which only it does: the process would hang until the timeout.
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED_WRITE, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"ran while the write was blocked\n"

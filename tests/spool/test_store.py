@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ def make_store(tmp_path: Path) -> Iterator[MakeStore]:
     def make(max_size: int = 100, directory: Path = tmp_path, **spool: int | float) -> SpoolStore:
         spool.setdefault("max_bytes", 1 << 30)
         spool.setdefault("fsync_interval", 1.0)
-        store = SpoolStore(Spool(directory, **spool), max_size=max_size)  # type: ignore[arg-type]
+        store = SpoolStore(Spool(directory, tenant="tenant0", **spool), max_size=max_size)  # type: ignore[arg-type]
         stores.append(store)
         return store
 
@@ -153,13 +154,15 @@ def test_beyond_max_bytes_messages_are_refused_as_spool_full(make_store: MakeSto
     assert store.append(message(1000)) is None  # delivered files made room
 
 
-def test_a_disk_that_refuses_writes_falls_back_to_memory_logged_once(
+def test_a_link_planted_at_the_next_segment_is_never_written_through_memory_takes_over(
     make_store: MakeStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = make_store(max_size=5, segment_bytes=4096)
+    store = make_store(max_size=5, directory=tmp_path / "spool", segment_bytes=4096)
     assert store.spool is not None
-    # The next segment file is /dev/full: every write to it fails with ENOSPC.
-    os.symlink("/dev/full", segment_path(str(tmp_path), store.spool.owner, 1))
+    # The next (predictable) segment name is a link to a file elsewhere.
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    os.symlink(victim, segment_path(str(tmp_path / "spool"), store.spool.owner, 1))
     written = [message(n, size=1000) for n in range(3)]  # all fit in segment 0
     failed = [message(n, size=1000) for n in range(3, 8)]
     with caplog.at_level(logging.ERROR, logger="segment_web"):
@@ -169,8 +172,10 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_logged_once(
     assert results[:2] == [None, None]
     assert all(r is not None and "max_queue_size=5" in r for r in results[2:])
     assert [payload for payload, _ in store.unspooled] == failed[:2]
-    assert all(error.errno == 28 for _, error in store.unspooled)
+    assert all(error.errno == errno.EEXIST for _, error in store.unspooled)
+    assert victim.read_bytes() == b"precious"
     assert len([r for r in caplog.records if "cannot write to the spool" in r.message]) == 1
+    assert "a file this client did not make is in the way" in caplog.text
     got, _ = take_all(store)
     assert got == written + failed[:2]
 
@@ -178,8 +183,8 @@ def test_a_disk_that_refuses_writes_falls_back_to_memory_logged_once(
 def test_drain_gives_up_only_what_is_not_on_disk(make_store: MakeStore, tmp_path: Path) -> None:
     store = make_store(max_size=50, segment_bytes=4096)
     assert store.spool is not None
-    store.append(message(1, size=5000))  # alone in segment 0; segment 1 will be /dev/full
-    os.symlink("/dev/full", segment_path(str(tmp_path), store.spool.owner, 1))
+    store.append(message(1, size=5000))  # alone in segment 0; segment 1 cannot be made
+    os.mkdir(segment_path(str(tmp_path), store.spool.owner, 1))
     store.append(message(2))
     assert store.drain() == [message(2)]
     assert len(store) == 0

@@ -43,6 +43,10 @@ class Reply:
     trickle: str | None = None
 
 
+OUTAGE = Reply(status=503, hang_up=True)
+"""An outage that ``RecordingServer.end_outage`` can end: every connection closes after
+its answer."""
+
 TRICKLE_EVERY = 0.05  # seconds between bytes: far inside any per-read timeout
 TRICKLE_MAX_BYTES = 2000
 
@@ -64,6 +68,24 @@ class Recorded:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    on_idle_poll: Callable[[], None] = staticmethod(lambda: None)
+    on_accept: Callable[[Any], None] = staticmethod(lambda request: None)
+    _accepted = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.on_accept(request)  # on the server's thread, before the handler's starts
+        super().process_request(request, client_address)
+
+    def _handle_request_noblock(self) -> None:
+        self._accepted = True
+        super()._handle_request_noblock()  # type: ignore[misc]
+
+    def service_actions(self) -> None:
+        # Called by serve_forever after each poll: one that accepted nothing saw an
+        # empty queue of connections waiting to be accepted.
+        if not self._accepted:
+            self.on_idle_poll()
+        self._accepted = False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out or gave up leaves a broken pipe behind: expected here.
@@ -79,6 +101,9 @@ class RecordingServer:
         self.trickles_ended: list[float] = []  # time.monotonic() when each trickle stopped
         self.hung_up = 0  # connections closed by a hang_up reply
         self.connections_ended = 0  # connections closed, by either side
+        self.connections_opened = 0
+        self._open: dict[int, int] = {}  # id of each connection not yet closed -> number
+        self.idle_polls = 0
         self.script: list[Reply] = []
         self.default = Reply()
         self.rotation: list[Reply] = []  # see cycle()
@@ -100,6 +125,7 @@ class RecordingServer:
                 super().finish()
                 with server._cond:
                     server.connections_ended += 1
+                    server._open.pop(id(self.request), None)
                     server._cond.notify_all()
 
             def do_POST(self) -> None:
@@ -143,6 +169,19 @@ class RecordingServer:
                         server._cond.notify_all()
 
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
+
+        def idle_poll() -> None:
+            with server._cond:
+                server.idle_polls += 1
+                server._cond.notify_all()
+
+        def accepted(request: Any) -> None:
+            with server._cond:
+                server._open[id(request)] = server.connections_opened
+                server.connections_opened += 1
+
+        self._httpd.on_idle_poll = idle_poll
+        self._httpd.on_accept = accepted
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         if tls is not None:
@@ -215,6 +254,26 @@ class RecordingServer:
         with self._cond:
             self.rotation = list(replies)
             self._turn = 0
+
+    def end_outage(self, reply: Reply | None = None, timeout: float = 30.0) -> None:
+        """Answer ``reply`` (200 by default) from now on, once every connection open now
+        has closed. During the outage ``default`` must hang up (``OUTAGE``): then no
+        request of a process killed before this call can ever be answered 200."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            polls = self.idle_polls
+            while self.idle_polls < polls + 2:  # every connection made so far is accepted
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the server did not poll in {timeout}s")
+                self._cond.wait(left)
+            before = self.connections_opened
+            while any(number < before for number in self._open.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"connections still open after {timeout}s")
+                self._cond.wait(left)
+            self.default = reply or Reply()
 
     def reply(self, *replies: Reply) -> None:
         """Script the next answers, in order; the default answers after them."""
