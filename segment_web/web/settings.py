@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segment_web.core.option_rules import is_bool, is_int, is_optional_callable
+from segment_web.core.option_rules import is_bool, is_int, is_optional_callable, is_seconds
 from segment_web.core.options import (
     CLIENT_OPTION_NAMES,
     CLIENT_OPTIONS,
@@ -183,7 +183,14 @@ WEB_OPTIONS: tuple[Option, ...] = (
         "user_id",
         None,
         is_optional_callable,
-        "callable returning the current user's id, called when a message first needs it",
+        "callable returning the current user's id, asked as each message is built "
+        "(async ones, ASGI and Django under ASGI only: awaited once per request)",
+    ),
+    Option(
+        "user_id_timeout",
+        1.0,
+        is_seconds(positive=True),
+        "how long an async user_id is awaited before the request goes without a user id",
     ),
 )
 OPTIONS: tuple[Option, ...] = CLIENT_OPTIONS + WEB_OPTIONS
@@ -229,6 +236,7 @@ class SegmentSettings:
     consent_cookie: str | None = _DEFAULTS["consent_cookie"]
     gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
+    user_id_timeout: float = _DEFAULTS["user_id_timeout"]
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""
