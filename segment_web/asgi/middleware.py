@@ -16,6 +16,7 @@ from segment_web.core.options import CLIENT_OPTION_NAMES
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.users import await_user_id, is_async_resolver
 
 logger = logging.getLogger("segment_web")
 
@@ -68,6 +69,9 @@ class SegmentMiddleware:
         # segment_web.configure() set one (see the segment_web.asgi docstring).
         self.integration.adopt_as_default()
         self._user_id = settings.user_id
+        # An async resolver is awaited once per request, before the app runs.
+        self._async_user_id = settings.user_id if is_async_resolver(settings.user_id) else None
+        self._user_id_timeout = settings.user_id_timeout
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +82,10 @@ class SegmentMiddleware:
             else:  # websocket and any future scope type: not ours, untouched
                 await self.app(scope, receive, send)
             return
-        tracked = self._start(scope)
+        user_id: Any = None
+        if self._async_user_id is not None:
+            user_id = await await_user_id(self._async_user_id, scope, self._user_id_timeout)
+        tracked = self._start(scope, user_id)
         if tracked is None:
             await self.app(scope, receive, send)
             return
@@ -86,10 +93,13 @@ class SegmentMiddleware:
         with activate(tracked.handle):
             await self.app(scope, receive, response.send)
 
-    def _start(self, scope: Scope) -> TrackedRequest | None:
-        """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""
+    def _start(self, scope: Scope, user_id: Any) -> TrackedRequest | None:
+        """The request's analytics, published in ``scope["state"]``; None (logged) on failure.
+        ``user_id``: an async resolver's answer, else the sync resolver is used."""
         try:
-            tracked = self.integration.start(request_facts(scope), self._user_resolver(scope))
+            if self._async_user_id is None:
+                user_id = self._user_resolver(scope)
+            tracked = self.integration.start(request_facts(scope), user_id)
             if tracked is not None:
                 scope.setdefault("state", {})["analytics"] = tracked.handle
             return tracked

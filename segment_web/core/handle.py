@@ -7,7 +7,7 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -230,3 +230,34 @@ def carry(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
 
     return carried
+
+
+def streamed_with(handle: RequestAnalytics, content: Any) -> Any:
+    """``content`` (a streamed body, sync or async) with ``handle`` active while each part
+    is made, wherever the server iterates it."""
+    if hasattr(content, "__aiter__"):
+        return _async_streamed_with(handle, content)
+    return _streamed_with(handle, iter(content))
+
+
+def _streamed_with(handle: RequestAnalytics, parts: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        with activate(handle):
+            part = next(parts, _END)
+        if part is _END:
+            return
+        yield part
+
+
+async def _async_streamed_with(handle: RequestAnalytics, content: Any) -> AsyncIterator[Any]:
+    parts = content.__aiter__()
+    while True:
+        with activate(handle):
+            try:
+                part = await parts.__anext__()
+            except StopAsyncIteration:
+                return
+        yield part
+
+
+_END = object()

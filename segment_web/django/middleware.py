@@ -3,7 +3,7 @@ into the shared layer's finish; sync and async, decided once per middleware chai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.http.request import split_domain_port, validate_host
 from django.http.response import HttpResponseBase
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
-from segment_web.core.handle import RequestAnalytics, activate
+from segment_web.core.handle import RequestAnalytics, activate, streamed_with
 from segment_web.django.apps import app_config
 from segment_web.web.facts import RequestFacts
 from segment_web.web.integration import Integration, log_failure, never_raise
@@ -191,37 +191,6 @@ class RequestUser:
 
 
 _NOT_SEEN = object()
-
-
-def streamed_with(handle: RequestAnalytics, content: Any) -> Any:
-    """``content`` (a streamed body, sync or async) with ``handle`` active while each part
-    is made, wherever the server iterates it."""
-    if hasattr(content, "__aiter__"):
-        return _async_streamed_with(handle, content)
-    return _streamed_with(handle, iter(content))
-
-
-def _streamed_with(handle: RequestAnalytics, parts: Iterator[Any]) -> Iterator[Any]:
-    while True:
-        with activate(handle):
-            part = next(parts, _END)
-        if part is _END:
-            return
-        yield part
-
-
-async def _async_streamed_with(handle: RequestAnalytics, content: Any) -> AsyncIterator[Any]:
-    parts = content.__aiter__()
-    while True:
-        with activate(handle):
-            try:
-                part = await parts.__anext__()
-            except StopAsyncIteration:
-                return
-        yield part
-
-
-_END = object()
 
 
 def read_facts(request: HttpRequest) -> RequestFacts:

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
-from tests.identity.names import ADA_TOKEN  # noqa: E402
+from tests.identity.names import ADA_TOKEN
 
+DATABASE = os.environ["SEGMENT_TEST_DB"]
 PAGE = "<!doctype html><title>identity</title><p>hello</p>"
 
 if not settings.configured:
@@ -40,9 +41,7 @@ if not settings.configured:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "segment_web.django.SegmentMiddleware",
         ],
-        DATABASES={
-            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["SEGMENT_TEST_DB"]}
-        },
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATABASE}},
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         USE_TZ=True,
