@@ -26,9 +26,11 @@ Settings: keyword arguments, the same names as the Django and Flask adapters' se
 (generated from ``segment_web.web.settings.OPTIONS``). Without ``write_key`` a warning is
 logged and the client runs disabled (calls validate, nothing is sent, the app runs);
 ``shutdown_timeout`` also bounds the flush at lifespan shutdown. ``user_id`` is
-``fn(scope)``, called once, when the request's first message needs it (often on the
-event loop: no blocking I/O); by default the id of an authenticated ``scope["user"]``
-(Starlette's ``AuthenticationMiddleware``, inside or outside this middleware) is its
+``fn(scope)``, asked as each message is built (often on the event loop: no blocking
+I/O), or an ``async def`` awaited once per request before the app runs (bounded by
+``user_id_timeout``); ``segment_web.identify_request(user_id)`` from a dependency or a
+guard sets the user for the rest of the request; by default the id of an
+authenticated ``scope["user"]`` (Starlette's ``AuthenticationMiddleware``, inside or outside this middleware) is its
 ``identity`` attribute::
 
 <options table>

@@ -27,9 +27,13 @@ is reported by the system checks). This table is generated from
 
 <options table>
 
-What each request gives its messages (explicit arguments win): ``userId`` (the
-logged-in user, loaded only when a message needs it; under ASGI through ``await
-request.auser()`` before the view), ``anonymousId`` (the ``ajs_anonymous_id`` cookie,
+What each request gives its messages (explicit arguments win): ``userId`` (
+``request.user.pk`` as it is when each message is built — a session login, ``login()``,
+``RemoteUserMiddleware``, DRF or any other authentication that sets ``request.user`` —,
+loaded only when a message needs it and read again only when ``request.user`` was
+replaced; under ASGI the session user through ``await request.auser()`` before the view;
+``segment_web.identify_request(user_id)`` overrides it for the rest of the request),
+``anonymousId`` (the ``ajs_anonymous_id`` cookie,
 or a new id set as that cookie: SameSite=Lax, one year, readable by analytics.js),
 ``context.ip`` (X-Forwarded-For, Forwarded, X-Real-IP only from ``FORWARDED_ALLOW_IPS``),
 ``context.userAgent``, ``context.locale``, ``context.page`` (url, path, referrer,
@@ -38,11 +42,11 @@ masked (``ANONYMIZE_IP``) and ``context.consent`` / ``integrations`` from ``CONS
 (given the ``HttpRequest``), ``CONSENT_COOKIE`` and ``GPC_CATEGORIES`` (README,
 "Privacy"). A successful ``GET`` answered with ``text/html``
 sends one ``page`` call named after the URL name (``"ns:name"``) or the view.
-After ``login()``/``logout()`` in a view the page call carries the new user; in a sync
-view so do the messages sent after it. In an async view, call
-``request.analytics.identify(user_id=...)`` after ``alogin()`` for the messages that
-follow it in that request. Under ASGI a custom ``USER_ID`` is called from the event
-loop, so it must not query the database (``request.user`` does, unless loaded).
+A custom ``USER_ID`` is asked as each message is built (read again when
+``request.user`` was replaced); under ASGI it runs on the event loop, so it must not
+query the database, or it is an ``async def`` awaited once per request (bounded by
+``USER_ID_TIMEOUT``; refused when the middleware runs in a sync chain). A streamed body
+(``StreamingHttpResponse``) keeps the request's analytics while it is produced.
 
 Analytics never breaks a request: a failure of this adapter is logged on the
 ``segment_web`` logger and the response goes on; exceptions from views propagate as usual.

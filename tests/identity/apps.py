@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import flask
@@ -29,6 +30,9 @@ from litestar import Litestar, MediaType, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Stream
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 import segment_web
 from segment_web.flask import Segment
@@ -94,7 +98,28 @@ async def django_carry_async(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE)
 
 
+class HeaderAuthentication(BaseAuthentication):
+    """A DRF authentication class (the docs' recipe): the user the API knows is an
+    external account id, told to the request with ``identify_request``."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        account = request.headers.get("X-Api-Account")
+        if not account:
+            return None
+        segment_web.identify_request(f"account-{account}")
+        return SimpleNamespace(pk=None, is_authenticated=True), None
+
+
+class DrfWho(APIView):
+    authentication_classes = [HeaderAuthentication]
+
+    def get(self, request: Request) -> HttpResponse:
+        segment_web.track(event="Who")
+        return HttpResponse(PAGE)
+
+
 urlpatterns = [
+    path("drf-who/", DrfWho.as_view(), name="drf-who"),
     path("who/", django_who, name="who"),
     path("stream/", django_stream, name="stream"),
     path("stream-async/", django_stream_async, name="stream-async"),
@@ -209,7 +234,8 @@ def litestar_app() -> Litestar:
         await carry_through_run_in_executor()
         return PAGE
 
-    return Litestar(route_handlers=[who, stream, carry])
+    # logging_config=None: Litestar would otherwise replace the root logging handlers.
+    return Litestar(route_handlers=[who, stream, carry], logging_config=None)
 
 
 # Quart ----------------------------------------------------------------------------------

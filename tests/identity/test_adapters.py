@@ -71,3 +71,11 @@ def test_carry_takes_the_request_s_analytics_into_a_thread_pool(
     assert set(messages) == {"From Pool", "page"}
     assert messages["From Pool"]["anonymousId"] == messages["page"]["anonymousId"]
     assert messages["From Pool"]["context"]["page"]["path"] == path
+
+
+@pytest.mark.parametrize("adapter", ["django"], indirect=True)
+def test_a_drf_authentication_class_tells_the_user(adapter: Adapter) -> None:
+    adapter.start()
+    assert adapter.get("/drf-who/", {"X-Api-Account": "7"})[0] == 200
+    messages = by_kind(adapter.sent(2))
+    assert messages["Who"]["userId"] == messages["page"]["userId"] == "account-7"
