@@ -30,8 +30,8 @@ logged and the client runs disabled (calls validate, nothing is sent, the app ru
 I/O), or an ``async def`` awaited once per request before the app runs (bounded by
 ``user_id_timeout``); ``segment_web.identify_request(user_id)`` from a dependency or a
 guard sets the user for the rest of the request; by default the id of an
-authenticated ``scope["user"]`` (Starlette's ``AuthenticationMiddleware``, inside or outside this middleware) is its
-``identity`` attribute::
+authenticated ``scope["user"]`` (Starlette's ``AuthenticationMiddleware``, inside or
+outside this middleware) is its ``identity`` attribute::
 
 <options table>
 
