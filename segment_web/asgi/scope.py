@@ -129,11 +129,19 @@ def scope_user_id(scope: Scope) -> Any:
 
 def route_name(scope: Scope) -> str | None:
     """The matched route's name for the automatic page, read after the app ran: Starlette
-    and FastAPI leave the route in ``scope["route"]``; else the route's path, else the
-    endpoint's name."""
+    and FastAPI leave the route in ``scope["route"]`` (its name, else its path), Litestar
+    its handler in ``scope["route_handler"]`` (its ``name=``) and the path template in
+    ``scope["path_template"]``; else the endpoint's name."""
     route = scope.get("route")
-    for name in (getattr(route, "name", None), getattr(route, "path", None)):
+    handler = scope.get("route_handler")
+    candidates = (
+        getattr(route, "name", None),
+        getattr(route, "path", None),
+        getattr(handler, "name", None),
+        scope.get("path_template"),
+        getattr(scope.get("endpoint"), "__name__", None),
+    )
+    for name in candidates:
         if name and isinstance(name, str):
             return name
-    name = getattr(scope.get("endpoint"), "__name__", None)
-    return name if isinstance(name, str) else None
+    return None

@@ -235,7 +235,11 @@ def litestar_app() -> Litestar:
         return PAGE
 
     # logging_config=None: Litestar would otherwise replace the root logging handlers.
-    return Litestar(route_handlers=[who, stream, carry], logging_config=None)
+    @get("/items/{item_id:int}", media_type=MediaType.HTML)  # no name: the path template
+    async def item() -> str:
+        return PAGE
+
+    return Litestar(route_handlers=[who, stream, carry, item], logging_config=None)
 
 
 # Quart ----------------------------------------------------------------------------------

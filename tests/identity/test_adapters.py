@@ -79,3 +79,21 @@ def test_a_drf_authentication_class_tells_the_user(adapter: Adapter) -> None:
     assert adapter.get("/drf-who/", {"X-Api-Account": "7"})[0] == 200
     messages = by_kind(adapter.sent(2))
     assert messages["Who"]["userId"] == messages["page"]["userId"] == "account-7"
+
+
+@pytest.mark.parametrize(
+    ("adapter", "path", "name"),
+    [
+        pytest.param("litestar", "/who/", "who", id="litestar-route-name"),
+        pytest.param("litestar", "/items/7", "/items/{item_id}", id="litestar-template"),
+        pytest.param("fastapi", "/who/", "who", id="fastapi-route-name"),
+    ],
+    indirect=["adapter"],
+)
+def test_the_automatic_page_is_named_after_the_route(
+    adapter: Adapter, path: str, name: str
+) -> None:
+    adapter.start()
+    assert adapter.get(path)[0] == 200
+    pages = [m for m in adapter.sent(2 if path == "/who/" else 1) if m["type"] == "page"]
+    assert [page["name"] for page in pages] == [name]
