@@ -95,7 +95,8 @@ class FlaskAdapter(Adapter):
         self.client = integration_of(self.app).client
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        response = self.app.test_client().get(path, headers=headers)
+        # Without its cookie jar, Werkzeug's client sends the Cookie header as given.
+        response = self.app.test_client(use_cookies=False).get(path, headers=headers)
         return response.status_code, response.get_data()
 
 
