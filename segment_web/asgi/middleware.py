@@ -9,7 +9,13 @@ from typing import Any
 
 from segment_web.asgi.lifespan import run_lifespan
 from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
-from segment_web.asgi.scope import request_facts, route_name, scope_user_id
+from segment_web.asgi.scope import (
+    endpoint_from_url_map,
+    request_facts,
+    route_name,
+    scope_user_id,
+    url_map_of,
+)
 from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
@@ -73,6 +79,7 @@ class SegmentMiddleware:
         self._async_user_id = settings.user_id if is_async_resolver(settings.user_id) else None
         self._user_id_timeout = settings.user_id_timeout
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
+        self._url_map = url_map_of(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -150,6 +157,9 @@ class _Response:
             self._finished = True
             try:
                 page_name = route_name(self._scope)
+                url_map = self._middleware._url_map
+                if page_name is None and url_map is not None:
+                    page_name = endpoint_from_url_map(url_map, self._scope)
             except Exception:
                 log_failure("naming the automatic page")
             else:

@@ -268,4 +268,8 @@ def quart_app() -> quart.Quart:
         await carry_through_run_in_executor()
         return PAGE
 
+    @app.get("/items/<int:item_id>")
+    async def item(item_id: int) -> str:
+        return PAGE
+
     return app

@@ -10,6 +10,7 @@ tracked events carry the request's ``?id=`` so the test can tell requests apart.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import django
@@ -148,7 +149,11 @@ def _prepare_database() -> None:
     Token.objects.get_or_create(user=ada, key=ADA_TOKEN)
 
 
-_prepare_database()
+# In a thread of its own: some servers (uvicorn before 0.30) import the app from inside
+# their event loop, where Django refuses database calls.
+_preparing = threading.Thread(target=_prepare_database)
+_preparing.start()
+_preparing.join()
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402

@@ -87,6 +87,8 @@ def test_a_drf_authentication_class_tells_the_user(adapter: Adapter) -> None:
         pytest.param("litestar", "/who/", "who", id="litestar-route-name"),
         pytest.param("litestar", "/items/7", "/items/{item_id}", id="litestar-template"),
         pytest.param("fastapi", "/who/", "who", id="fastapi-route-name"),
+        pytest.param("quart", "/who/", "who", id="quart-endpoint"),
+        pytest.param("quart", "/items/7", "item", id="quart-endpoint-with-parameter"),
     ],
     indirect=["adapter"],
 )
