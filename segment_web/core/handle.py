@@ -241,23 +241,44 @@ def streamed_with(handle: RequestAnalytics, content: Any) -> Any:
 
 
 def _streamed_with(handle: RequestAnalytics, parts: Iterator[Any]) -> Iterator[Any]:
-    while True:
-        with activate(handle):
-            part = next(parts, _END)
-        if part is _END:
-            return
-        yield part
+    try:
+        while True:
+            if current_request_analytics.get() is handle:
+                # Still active (Flask's stream_with_context): not set again, so a teardown
+                # inside ``next`` that resets the request's own token leaves nothing set.
+                part = next(parts, _END)
+            else:
+                with activate(handle):
+                    part = next(parts, _END)
+            if part is _END:
+                return
+            yield part
+    finally:
+        close = getattr(parts, "close", None)
+        if close is not None:  # the server closing the body closes the app's iterator
+            close()
 
 
 async def _async_streamed_with(handle: RequestAnalytics, content: Any) -> AsyncIterator[Any]:
     parts = content.__aiter__()
-    while True:
-        with activate(handle):
-            try:
-                part = await parts.__anext__()
-            except StopAsyncIteration:
-                return
-        yield part
+    try:
+        while True:
+            if current_request_analytics.get() is handle:
+                try:
+                    part = await parts.__anext__()
+                except StopAsyncIteration:
+                    return
+            else:
+                with activate(handle):
+                    try:
+                        part = await parts.__anext__()
+                    except StopAsyncIteration:
+                        return
+            yield part
+    finally:
+        close = getattr(parts, "aclose", None)
+        if close is not None:
+            await close()
 
 
 _END = object()
