@@ -69,3 +69,12 @@ def test_only_ascii_digits_make_a_session_id() -> None:
     assert rule.read(facts("\u00b2", None)) is None
     assert rule.read(facts(None, '"42"')) == 42  # a JSON-quoted cookie
     assert rule.read(facts(" 42 ", "7")) == 42  # the header first
+
+
+def test_a_destination_turned_off_by_consent_stays_off() -> None:
+    context: dict[str, Any] = {}
+    off = SessionIdRule.stitch(42, context, {"Actions Amplitude": False, "Hotjar": True})
+    assert off == {"Actions Amplitude": False, "Hotjar": True}
+    assert context == {"sessionId": 42}
+    on = SessionIdRule.stitch(42, {}, {"Actions Amplitude": True})
+    assert on == {"Actions Amplitude": {"session_id": 42}}
