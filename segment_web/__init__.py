@@ -11,12 +11,13 @@ from segment_web.api import (
     flush,
     group,
     identify,
+    identify_request,
     page,
     screen,
     track,
 )
 from segment_web.core.client import Analytics
-from segment_web.core.handle import RequestAnalytics
+from segment_web.core.handle import RequestAnalytics, carry
 from segment_web.delivery.batch import Batch
 from segment_web.errors import (
     ClientClosedError,
@@ -41,6 +42,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "alias",
+    "carry",
     "configure",
     "current",
     "default_client",
@@ -48,6 +50,7 @@ __all__ = [
     "flush_after",
     "group",
     "identify",
+    "identify_request",
     "page",
     "screen",
     "track",

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from segment_web.core.calls import MessageCalls
 from segment_web.core.client import REQUIRED, Analytics
 from segment_web.core.handle import current_request_analytics
+from segment_web.core.message import MISSING_IDS
 from segment_web.delivery.entry import Callback
 from segment_web.process.registry import on_fork_in_child
+from segment_web.errors import ValidationError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -95,6 +97,45 @@ def current() -> MessageCalls:
     return _default
 
 
+def identify_request(user_id: str | int | None, traits: Mapping[str, Any] | None = None) -> None:
+    """Say who the current request's user is, from anywhere in the request, without
+    sending anything: the request's later messages and its automatic page call carry
+    ``user_id`` (``None``: none from here on), and ``traits`` go into their
+    ``context.traits``. For an authentication the adapter cannot see: a DRF
+    authentication class, a FastAPI dependency, a Litestar guard, Flask code.
+
+    ``ValidationError`` for an id that is no string or number; ``RuntimeError`` outside
+    a request (a job handed to a thread pool: wrap it in ``segment_web.carry``)."""
+    handle = current_request_analytics.get()
+    if handle is None:
+        raise RuntimeError(
+            "segment_web.identify_request() was called outside a request: call it while a "
+            "request served by a segment_web adapter runs (in a thread pool, wrap the "
+            "function with segment_web.carry(fn) where the request hands it over)"
+        )
+    handle.set_user(user_id, traits)
+
+
+def _send(call: Callable[[MessageCalls], str]) -> str:
+    """``call`` on the current request's handle, else on the default client, where a
+    message without any id gets an error that says it was made outside a request."""
+    handle = current_request_analytics.get()
+    if handle is not None:
+        return call(handle)
+    try:
+        return call(current())
+    except ValidationError as error:
+        if error.field != "user_id" or not error.problem.endswith(MISSING_IDS):
+            raise
+        raise ValidationError(
+            "user_id",
+            f"{error.problem}: the call was made outside a request (no request's analytics "
+            "is active in this thread or task), so none was filled in. Pass user_id= or "
+            "anonymous_id=, or, for work a request hands to a thread pool, submit "
+            "segment_web.carry(fn) instead of fn",
+        ) from None
+
+
 def identify(
     message: Mapping[str, Any] | None = None,
     /,
@@ -102,7 +143,7 @@ def identify(
     callback: Callback | None = None,
     **fields: Unpack[IdentifyFields],
 ) -> str:
-    return current().identify(message, callback=callback, **fields)
+    return _send(lambda calls: calls.identify(message, callback=callback, **fields))
 
 
 def track(
@@ -112,7 +153,7 @@ def track(
     callback: Callback | None = None,
     **fields: Unpack[TrackFields],
 ) -> str:
-    return current().track(message, callback=callback, **fields)
+    return _send(lambda calls: calls.track(message, callback=callback, **fields))
 
 
 def page(
@@ -122,7 +163,7 @@ def page(
     callback: Callback | None = None,
     **fields: Unpack[PageFields],
 ) -> str:
-    return current().page(message, callback=callback, **fields)
+    return _send(lambda calls: calls.page(message, callback=callback, **fields))
 
 
 def screen(
@@ -132,7 +173,7 @@ def screen(
     callback: Callback | None = None,
     **fields: Unpack[PageFields],
 ) -> str:
-    return current().screen(message, callback=callback, **fields)
+    return _send(lambda calls: calls.screen(message, callback=callback, **fields))
 
 
 def group(
@@ -142,7 +183,7 @@ def group(
     callback: Callback | None = None,
     **fields: Unpack[GroupFields],
 ) -> str:
-    return current().group(message, callback=callback, **fields)
+    return _send(lambda calls: calls.group(message, callback=callback, **fields))
 
 
 def alias(
@@ -152,7 +193,7 @@ def alias(
     callback: Callback | None = None,
     **fields: Unpack[AliasFields],
 ) -> str:
-    return current().alias(message, callback=callback, **fields)
+    return _send(lambda calls: calls.alias(message, callback=callback, **fields))
 
 
 def flush(timeout: float | None = None) -> int:

@@ -19,7 +19,10 @@ Usage (``pip install "segment-web[asgi]"``)::
 Settings are keyword arguments with the option names (``client=`` uses an existing
 ``Analytics`` instead); a bad one raises ``ValueError`` naming it when the middleware
 is built. ``FlushOnShutdown(app)`` only flushes at lifespan shutdown, for an app
-analytics reaches otherwise (Django's own middleware under uvicorn).
+analytics reaches otherwise (Django's own middleware under uvicorn). ``user_id`` is
+``fn(scope)``, asked as each message is built, or an ``async def`` awaited once per
+request (bounded by ``user_id_timeout``); ``segment_web.identify_request(user_id)`` from
+a dependency or a guard sets the user for the rest of the request.
 
 Documentation: ``docs/frameworks/asgi.md`` (what is captured, other frameworks,
 verifying the setup); every option in ``docs/reference/options.md``.

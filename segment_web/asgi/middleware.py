@@ -9,7 +9,13 @@ from typing import Any
 
 from segment_web.asgi.lifespan import run_lifespan
 from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
-from segment_web.asgi.scope import request_facts, route_name, scope_user_id
+from segment_web.asgi.scope import (
+    endpoint_from_url_map,
+    request_facts,
+    route_name,
+    scope_user_id,
+    url_map_of,
+)
 from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
@@ -18,6 +24,7 @@ from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.users import await_user_id, is_async_resolver
 
 logger = logging.getLogger("segment_web")
 
@@ -70,8 +77,12 @@ class SegmentMiddleware:
         # segment_web.configure() set one (see the segment_web.asgi docstring).
         self.integration.adopt_as_default()
         self._user_id = settings.user_id
+        # An async resolver is awaited once per request, before the app runs.
+        self._async_user_id = settings.user_id if is_async_resolver(settings.user_id) else None
+        self._user_id_timeout = settings.user_id_timeout
         self._cookie_prefix = f"{settings.anonymous_id_cookie}=".encode("latin-1")
         self._health_path = settings.health_path
+        self._url_map = url_map_of(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -85,7 +96,10 @@ class SegmentMiddleware:
         if scope["path"] == self._health_path and scope["method"] in ("GET", "HEAD"):
             await self._health(send)
             return
-        tracked = self._start(scope)
+        user_id: Any = None
+        if self._async_user_id is not None:
+            user_id = await await_user_id(self._async_user_id, scope, self._user_id_timeout)
+        tracked = self._start(scope, user_id)
         if tracked is None:
             await self.app(scope, receive, send)
             return
@@ -110,10 +124,13 @@ class SegmentMiddleware:
         await send({"type": "http.response.start", "status": code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _start(self, scope: Scope) -> TrackedRequest | None:
-        """The request's analytics, published in ``scope["state"]``; None (logged) on failure."""
+    def _start(self, scope: Scope, user_id: Any) -> TrackedRequest | None:
+        """The request's analytics, published in ``scope["state"]``; None (logged) on failure.
+        ``user_id``: an async resolver's answer, else the sync resolver is used."""
         try:
-            tracked = self.integration.start(request_facts(scope), self._user_resolver(scope))
+            if self._async_user_id is None:
+                user_id = self._user_resolver(scope)
+            tracked = self.integration.start(request_facts(scope), user_id)
             if tracked is not None:
                 scope.setdefault("state", {})["analytics"] = tracked.handle
             return tracked
@@ -164,6 +181,9 @@ class _Response:
             self._finished = True
             try:
                 page_name = route_name(self._scope)
+                url_map = self._middleware._url_map
+                if page_name is None and url_map is not None:
+                    page_name = endpoint_from_url_map(url_map, self._scope)
             except Exception:
                 log_failure("naming the automatic page")
             else:

@@ -129,11 +129,47 @@ def scope_user_id(scope: Scope) -> Any:
 
 def route_name(scope: Scope) -> str | None:
     """The matched route's name for the automatic page, read after the app ran: Starlette
-    and FastAPI leave the route in ``scope["route"]``; else the route's path, else the
-    endpoint's name."""
+    and FastAPI leave the route in ``scope["route"]`` (its name, else its path), Litestar
+    its handler in ``scope["route_handler"]`` (its ``name=``) and the path template in
+    ``scope["path_template"]``; else the endpoint's name."""
     route = scope.get("route")
-    for name in (getattr(route, "name", None), getattr(route, "path", None)):
+    handler = scope.get("route_handler")
+    candidates = (
+        getattr(route, "name", None),
+        getattr(route, "path", None),
+        getattr(handler, "name", None),
+        scope.get("path_template"),
+        getattr(scope.get("endpoint"), "__name__", None),
+    )
+    for name in candidates:
         if name and isinstance(name, str):
             return name
-    name = getattr(scope.get("endpoint"), "__name__", None)
-    return name if isinstance(name, str) else None
+    return None
+
+
+def url_map_of(app: Any) -> Any:
+    """A Werkzeug-style URL map of the app this middleware wraps, when it has one: Quart's
+    documented mounting, ``app.asgi_app = SegmentMiddleware(app.asgi_app)``, hands over a
+    bound method of the app, whose ``url_map`` (public) names its routes. None for any
+    other app."""
+    for candidate in (getattr(app, "__self__", None), app):
+        url_map = getattr(candidate, "url_map", None)
+        if url_map is not None and callable(getattr(url_map, "bind", None)):
+            return url_map
+    return None
+
+
+def endpoint_from_url_map(url_map: Any, scope: Scope) -> str | None:
+    """The endpoint name ``url_map`` gives the request's path and method (Quart names
+    its routes so, as Flask does); None when nothing matches."""
+    root_path: str = scope.get("root_path") or ""
+    path: str = scope["path"]
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :] or "/"
+    try:
+        adapter = url_map.bind("localhost", script_name=root_path or None)
+        rule, _ = adapter.match(path, method=scope.get("method"), return_rule=True)
+    except Exception:  # no route, another method, a redirect: no name
+        return None
+    endpoint = getattr(rule, "endpoint", None)
+    return endpoint if isinstance(endpoint, str) and endpoint else None

@@ -175,6 +175,10 @@ def _coerce_id(name: str, value: object) -> str:
     raise ValidationError(name, f"must be a string or a number, got {_kind_of(value)}")
 
 
+# The problem of a message without any id; the module-level calls say more about it.
+MISSING_IDS = "needs user_id or anonymous_id"
+
+
 def _check_required(kind: str, message: Mapping[str, Any]) -> None:
     if kind == "alias":
         if not message.get("userId"):
@@ -183,7 +187,7 @@ def _check_required(kind: str, message: Mapping[str, Any]) -> None:
             raise ValidationError("previous_id", "alias needs previous_id")
         return
     if not message.get("userId") and not message.get("anonymousId"):
-        raise ValidationError("user_id", f"{kind} needs user_id or anonymous_id")
+        raise ValidationError("user_id", f"{kind} {MISSING_IDS}")
     if kind == "track" and not message.get("event"):
         raise ValidationError("event", "track needs a non-empty event name")
     if kind == "group" and not message.get("groupId"):

@@ -4,22 +4,23 @@ into the shared layer's finish; sync and async, decided once per middleware chai
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.http.response import HttpResponseBase
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
-from segment_web.core.handle import RequestAnalytics, activate
+from segment_web.core.handle import RequestAnalytics, activate, streamed_with
 from segment_web.django.apps import app_config
 from segment_web.web.facts import RequestFacts
 from segment_web.web.integration import Integration, log_failure, never_raise
 from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.users import await_user_id, is_async_resolver, refuse_async_resolver
 from segment_web.web.wsgi import environ_headers
 
 UserIdOf = Callable[[HttpRequest], Any]
@@ -27,7 +28,8 @@ UserIdOf = Callable[[HttpRequest], Any]
 
 class SegmentMiddleware:
     """Gives each request ``request.analytics`` (also what ``segment_web.track()`` uses
-    during it), sets the anonymous-id cookie and sends the automatic page call."""
+    during it, the streamed body of a ``StreamingHttpResponse`` included), sets the
+    anonymous-id cookie and sends the automatic page call."""
 
     sync_capable = True
     async_capable = True
@@ -38,30 +40,66 @@ class SegmentMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+        else:
+            # Only in this mode: Django would run a sync process_view through a thread
+            # hop on every request of the async path.
+            self.process_view = self._load_user_for_async_view
+            try:
+                refuse_async_resolver(
+                    self._app.integration.settings.user_id,
+                    "SEGMENT['USER_ID']",
+                    "SegmentMiddleware in a synchronous middleware chain (WSGI, or a "
+                    "sync-only middleware after it)",
+                )
+            except ValueError as error:
+                raise ImproperlyConfigured(str(error)) from None
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
         integration = self._app.integration
-        user_id_of: UserIdOf = integration.settings.user_id or authenticated_user_id
-        # Lazy: the user (and so the session) is loaded only when a message needs it.
-        tracked = self._start(integration, request, partial(user_id_of, request))
-        user_before = getattr(request, "user", None)
+        user = RequestUser(request, integration.settings.user_id or authenticated_user_id)
+        request._segment_user = user
+        tracked = self._start(integration, request, user)
         with activate(request.analytics):
             response = self.get_response(request)
-        self._finish(integration, tracked, request, response, user_before, user_id_of)
+        self._finish(integration, tracked, request, response)
         return response
+
+    def _load_user_for_async_view(
+        self, request: HttpRequest, view: Callable[..., Any], *args: Any
+    ) -> None:
+        """An async view run from the sync path (WSGI) tracks from an event loop, where
+        reading a lazy ``request.user`` would fail: the user is read before it, here."""
+        user = getattr(request, "_segment_user", None)
+        if isinstance(user, RequestUser) and iscoroutinefunction(view) and user.needs_loading():
+            try:
+                user()
+            except Exception:
+                log_failure("loading the request's user")
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         integration = self._app.integration
-        custom = integration.settings.user_id
-        user_id_of: UserIdOf = custom or authenticated_user_id
-        user_id: Any = partial(custom, request) if custom else await _auth_user_id(request)
+        settings = integration.settings
+        custom = settings.user_id
+        user_id: Any
+        if custom is None:
+            user_id = RequestUser(request, authenticated_user_id)
+            with never_raise("loading the request's user"):
+                await user_id.load_session_user()
+        elif is_async_resolver(custom):
+            user_id = await await_user_id(custom, request, settings.user_id_timeout)
+        else:
+            user_id = RequestUser(request, custom)
         tracked = self._start(integration, request, user_id)
-        user_before = getattr(request, "user", None)
         with activate(request.analytics):
             response = await self.get_response(request)
-        self._finish(integration, tracked, request, response, user_before, user_id_of)
+        if isinstance(user_id, RequestUser) and user_id.needs_loading():
+            # A lazy user set during the request (a custom authentication): loaded off the
+            # event loop, before the page call reads it.
+            with never_raise("loading the request's user"):
+                await sync_to_async(user_id)()
+        self._finish(integration, tracked, request, response)
         return response
 
     def _start(
@@ -85,8 +123,6 @@ class SegmentMiddleware:
         tracked: TrackedRequest | None,
         request: HttpRequest,
         response: HttpResponseBase,
-        user_before: Any,
-        user_id_of: UserIdOf,
     ) -> None:
         if tracked is None:
             return
@@ -94,15 +130,67 @@ class SegmentMiddleware:
             cookie = tracked.cookie()
             if cookie is not None and cookie.name not in response.cookies:
                 response.set_cookie(**cookie.kwargs())
-            # login()/logout() (and DRF authentication) replace request.user: the page
-            # call, sent after the view, goes under the new user.
-            if getattr(request, "user", None) is not user_before:
-                tracked.handle.user_id = user_id_of(request)
+            if response.streaming and getattr(response, "file_to_stream", None) is None:
+                # The body is produced after this middleware returned: keep the request's
+                # analytics active while it is (a file is sent as is, sendfile and all).
+                response.streaming_content = streamed_with(
+                    tracked.handle,
+                    response.streaming_content,
+                )
         except Exception:
-            log_failure("setting the cookie and re-reading the user")
+            log_failure("setting the cookie and carrying the request into the body")
         integration.finish(
             tracked, response.status_code, response.get("Content-Type"), page_name(request)
         )
+
+
+class RequestUser:
+    """The default (or a custom sync) ``USER_ID`` of one request, asked as each message
+    is built: ``user_id_of(request)`` read again only when ``request.user`` is another
+    object than last time (``login()``, ``logout()``, DRF or any other authentication
+    replaces it), so the page call and every message carry the user as the view left it
+    and the user is loaded once."""
+
+    __slots__ = ("_request", "_seen", "_user_id_of", "_value")
+
+    def __init__(self, request: HttpRequest, user_id_of: UserIdOf) -> None:
+        self._request = request
+        self._user_id_of = user_id_of
+        self._seen: Any = _NOT_SEEN
+        self._value: Any = None
+
+    def __call__(self) -> Any:
+        user = getattr(self._request, "user", None)
+        if user is self._seen:
+            return self._value
+        value = self._user_id_of(self._request)
+        self._seen, self._value = user, value
+        return value
+
+    async def load_session_user(self) -> None:
+        """On the async path, before the view: what ``AuthenticationMiddleware``'s lazy
+        user is, through ``await request.auser()`` (``request.user`` would query the
+        database synchronously from the event loop). Other users are read as they come."""
+        request = self._request
+        user = getattr(request, "user", None)
+        if user is None or not unloaded(user):
+            return
+        if _anonymous_by_session(request, user):
+            self._seen, self._value = user, None
+        elif hasattr(request, "auser") and _is_auth_middleware_user(user):
+            loaded = await request.auser()
+            self._seen, self._value = user, loaded.pk if loaded.is_authenticated else None
+        else:  # Django 4.2 (no auser) or another authentication's lazy user
+            await sync_to_async(self)()
+
+    def needs_loading(self) -> bool:
+        """True when ``request.user`` is a lazy user not read yet: reading it on the
+        event loop would query the database there."""
+        user = getattr(self._request, "user", None)
+        return user is not self._seen and unloaded(user)
+
+
+_NOT_SEEN = object()
 
 
 def read_facts(request: HttpRequest) -> RequestFacts:
@@ -170,10 +258,7 @@ def _anonymous_by_session(request: HttpRequest, user: Any) -> bool:
     adds no ``Vary: Cookie`` for it. ``login()`` replaces ``request.user``, and any other
     authentication (DRF, remote user, a custom lazy user) is not this lazy object: those
     users are always loaded."""
-    if not isinstance(user, SimpleLazyObject):
-        return False
-    loader = user.__dict__.get("_setupfunc")
-    if getattr(loader, "__module__", None) != _AUTH_MIDDLEWARE_MODULE:
+    if not isinstance(user, SimpleLazyObject) or not _is_auth_middleware_user(user):
         return False
     session = getattr(request, "session", None)
     return session is not None and getattr(session, "session_key", True) is None
@@ -182,15 +267,16 @@ def _anonymous_by_session(request: HttpRequest, user: Any) -> bool:
 _AUTH_MIDDLEWARE_MODULE = "django.contrib.auth.middleware"
 
 
-async def _auth_user_id(request: HttpRequest) -> Any:
-    """``authenticated_user_id`` for the async path: ``request.user`` would query the
-    database synchronously from the event loop, ``await request.auser()`` does not."""
-    if not hasattr(request, "auser"):  # no AuthenticationMiddleware, or Django 4.2
-        return await sync_to_async(authenticated_user_id)(request)
-    with never_raise("loading the request's user"):
-        user = await request.auser()
-        return user.pk if user.is_authenticated else None
-    return None
+def unloaded(user: Any) -> bool:
+    """True for a lazy user (``SimpleLazyObject``, as ``AuthenticationMiddleware`` sets)
+    not loaded yet. Reads Django's ``LazyObject._wrapped`` (pinned by a test on the
+    oldest and newest Django)."""
+    return isinstance(user, LazyObject) and user.__dict__.get("_wrapped") is empty
+
+
+def _is_auth_middleware_user(user: Any) -> bool:
+    loader = user.__dict__.get("_setupfunc")
+    return getattr(loader, "__module__", None) == _AUTH_MIDDLEWARE_MODULE
 
 
 def page_name(request: HttpRequest) -> str | None:

@@ -16,13 +16,14 @@ from flask import Flask, Request, Response, current_app, g, has_request_context,
 from werkzeug.local import LocalProxy
 
 from segment_web.core.client import Analytics
-from segment_web.core.handle import RequestAnalytics, current_request_analytics
+from segment_web.core.handle import RequestAnalytics, current_request_analytics, streamed_with
 from segment_web.core.options import unknown_name
 from segment_web.web.facts import RequestFacts
 from segment_web.web.health import CONTENT_TYPE, health
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 from segment_web.web.tracked_request import TrackedRequest
+from segment_web.web.users import refuse_async_resolver
 from segment_web.web.wsgi import environ_headers
 
 logger = logging.getLogger("segment_web")
@@ -146,6 +147,7 @@ def _read_settings(app: Flask, arguments: Mapping[str, Any]) -> SegmentSettings:
         return f"{option}= (argument)" if option in given else config_key(option)
 
     settings, problems = parse_settings(values, name_of=name_of)
+    refuse_async_resolver(settings.user_id, name_of("user_id"), "the Flask extension")
     fatal = [p.message for p in problems if p.fatal and p.option in OPTION_NAMES]
     if fatal:
         raise ValueError(
@@ -244,6 +246,13 @@ class _RequestHooks:
                 response.set_cookie(**cookie.kwargs())
         except Exception:
             log_failure("setting the anonymous-id cookie")
+        if response.is_streamed:
+            # The body is made after the request's callbacks ran (``stream_with_context``
+            # or not): the request's analytics stays active while it is.
+            try:
+                response.response = streamed_with(tracked.handle, response.response)
+            except Exception:
+                log_failure("carrying the request into the streamed body")
         # Only the status and headers are read: a streamed body stays unread.
         self.integration.finish(tracked, response.status_code, response.content_type, req.endpoint)
         return response

@@ -12,6 +12,7 @@ from segment_web.web.facts import RequestFacts
 from segment_web.web.pages import PageRules, page_facts
 from segment_web.web.privacy import PrivacyRules, RequestConsent
 from segment_web.web.proxies import TrustedProxies
+from segment_web.web.sessions import SessionIdRule
 
 if TYPE_CHECKING:
     from segment_web.web.settings import SegmentSettings
@@ -33,6 +34,11 @@ class RequestRules:
         self.settings = settings
         self.proxies = TrustedProxies(settings.forwarded_allow_ips)
         self.pages = PageRules(settings.auto_page, settings.page_exclude)
+        self.sessions = (
+            SessionIdRule(settings.session_id_header, settings.session_id_cookie)
+            if settings.session_id_header or settings.session_id_cookie
+            else None
+        )
         self.privacy = PrivacyRules(
             capture_ip=settings.capture_ip,
             proxies=self.proxies,

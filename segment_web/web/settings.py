@@ -56,6 +56,12 @@ def _is_optional_cookie_name(value: Any) -> str | None:
     return None if value is None else _is_cookie_name(value)
 
 
+def _is_optional_header_name(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and _is_cookie_name(value) is None):
+        return None  # a header name is the same token (RFC 9110 §5.1) as a cookie name
+    return "must be a header name such as 'X-Session-Id', or None"
+
+
 def _is_optional_str(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string or None"
 
@@ -221,7 +227,27 @@ WEB_OPTIONS: tuple[Option, ...] = (
         "user_id",
         None,
         is_optional_callable,
-        "callable returning the current user's id, called when a message first needs it",
+        "callable returning the current user's id, asked as each message is built "
+        "(async ones, ASGI and Django under ASGI only: awaited once per request)",
+    ),
+    Option(
+        "session_id_header",
+        None,
+        _is_optional_header_name,
+        "header carrying the browser's session id (analytics.js/Amplitude: ms since the "
+        "epoch), sent as integrations['Actions Amplitude'].session_id and context.sessionId",
+    ),
+    Option(
+        "session_id_cookie",
+        None,
+        _is_optional_cookie_name,
+        "cookie carrying that session id, read when the header is absent",
+    ),
+    Option(
+        "user_id_timeout",
+        1.0,
+        is_seconds(positive=True),
+        "how long an async user_id is awaited before the request goes without a user id",
     ),
     Option(
         "span_enduser_id",
@@ -303,6 +329,9 @@ class SegmentSettings:
     span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
     health_path: str | None = _DEFAULTS["health_path"]
     health_max_failing: float = _DEFAULTS["health_max_failing"]
+    session_id_header: str | None = _DEFAULTS["session_id_header"]
+    session_id_cookie: str | None = _DEFAULTS["session_id_cookie"]
+    user_id_timeout: float = _DEFAULTS["user_id_timeout"]
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""

@@ -40,12 +40,18 @@ class TrackedRequest:
         consent = rules.privacy.consent(facts)
         # context.page and the auto page's properties: the same facts, bounded once.
         self.page = page_facts(facts)
+        context = rules.context(facts, consent, self.page)
+        integrations: dict[str, Any] = consent.destinations
+        if rules.sessions is not None:
+            session_id = rules.sessions.read(facts)
+            if session_id is not None:
+                integrations = rules.sessions.stitch(session_id, context, integrations)
         self.handle = RequestAnalytics(
             client,
             user_id=user_id,
             anonymous_id=anonymous_id,
-            context=rules.context(facts, consent, self.page),
-            integrations=consent.destinations,
+            context=context,
+            integrations=integrations,
         )
 
     def cookie(self) -> AnonymousIdCookie | None:

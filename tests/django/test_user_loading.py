@@ -65,3 +65,17 @@ def test_a_user_from_other_authentication_is_loaded(
         Client().get("/")
     (page,) = sent(segment, server, 1)
     assert page["userId"] == str(ada.pk)
+
+
+def test_unloaded_tells_a_lazy_user_not_read_yet() -> None:
+    """Pins what ``unloaded`` reads of Django's ``LazyObject`` (its ``_wrapped``)."""
+    from types import SimpleNamespace
+
+    from segment_web.django.middleware import unloaded
+
+    lazy = SimpleLazyObject(lambda: SimpleNamespace(pk=7))
+    assert unloaded(lazy)
+    assert lazy.pk == 7
+    assert not unloaded(lazy)
+    assert not unloaded(SimpleNamespace(pk=7))
+    assert not unloaded(None)

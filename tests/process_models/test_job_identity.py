@@ -68,8 +68,17 @@ def test_the_identity_is_plain_json_with_the_chosen_context(
 def test_a_user_id_that_is_no_string_or_number_is_sent_as_text(
     client: segment_web.Analytics,
 ) -> None:
-    with activate(request_handle(client, user_id=("tenant", 7))):
+    handle = request_handle(client)
+    handle.user_id = ("tenant", 7)  # set by the app itself (a resolver's is checked: below)
+    with activate(handle):
         assert identity_of_current_request()["userId"] == "('tenant', 7)"  # type: ignore[index]
+
+
+def test_a_resolver_s_answer_that_is_no_id_is_not_carried(
+    client: segment_web.Analytics,
+) -> None:
+    with activate(request_handle(client, user_id=("tenant", 7))):
+        assert "userId" not in identity_of_current_request()  # type: ignore[operator]
 
 
 def test_the_rebuilt_handle_fills_in_and_explicit_arguments_win(

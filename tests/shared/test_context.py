@@ -253,13 +253,14 @@ def test_scope_finish_sends_a_named_page_with_page_properties(server: RecordingS
     client.shutdown()
 
 
-def test_user_id_callable_is_not_called_until_a_message_needs_it() -> None:
+def test_user_id_callable_is_asked_as_each_message_is_built_and_not_before() -> None:
     settings, _ = parse_settings({"write_key": "k"})
+    answers = [5, 5, 6]
     calls: list[int] = []
 
     def user() -> int:
         calls.append(1)
-        return 5
+        return answers[len(calls) - 1]
 
     client = Analytics("k", enable=False)
     scope = TrackedRequest(RequestRules(settings), client, facts(), user_id=user)
@@ -267,8 +268,9 @@ def test_user_id_callable_is_not_called_until_a_message_needs_it() -> None:
     with capture_events() as events:
         scope.handle.track(event="A")
         scope.handle.track(event="B")
-    assert calls == [1]
-    assert [e["userId"] for e in events] == ["5", "5"]
+        scope.handle.track(event="C")  # the user changed during the request
+    assert len(calls) == 3
+    assert [e["userId"] for e in events] == ["5", "5", "6"]
     client.shutdown()
 
 

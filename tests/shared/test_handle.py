@@ -105,3 +105,71 @@ def test_repr_does_not_load_the_user(client: Analytics) -> None:
     assert loads == []
     assert handle.user_id == "u9"
     assert repr(handle) == "<RequestAnalytics user_id='u9' anonymous_id='anon-1'>"
+
+
+def test_identify_request_sets_user_and_traits_without_sending(client: Analytics) -> None:
+    handle = RequestAnalytics(client, user_id=lambda: "from-resolver", anonymous_id="a-1")
+    with capture_events() as events, activate(handle):
+        segment_web.track(event="Before")
+        segment_web.identify_request(42, traits={"plan": "pro"})
+        segment_web.track(event="After")
+    assert [e["type"] for e in events] == ["track", "track"]  # no identify went out
+    assert [e.get("userId") for e in events] == ["from-resolver", "42"]
+    assert "traits" not in events[0]["context"]
+    assert events[1]["context"]["traits"] == {"plan": "pro"}
+
+
+def test_identify_request_refuses_a_bad_id_and_a_call_outside_a_request(
+    client: Analytics,
+) -> None:
+    with activate(RequestAnalytics(client, anonymous_id="a-1")):
+        with pytest.raises(segment_web.ValidationError, match="user_id: must be a string"):
+            segment_web.identify_request({"id": 1})  # type: ignore[arg-type]
+        with pytest.raises(segment_web.ValidationError, match="traits: must be a mapping"):
+            segment_web.identify_request("u1", traits=["plan"])  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=r"outside a request.*segment_web\.carry"):
+        segment_web.identify_request("u1")
+
+
+def test_carry_takes_the_handle_into_a_thread_pool_and_run_in_executor(
+    client: Analytics,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(event: str) -> str:
+        return segment_web.track(event=event)
+
+    handle = RequestAnalytics(client, user_id="u1", anonymous_id="a-1")
+    with capture_events() as events, ThreadPoolExecutor(max_workers=2) as pool:
+        with activate(handle):
+            carried = segment_web.carry(send)
+        assert carried.__name__ == "send"
+        pool.submit(carried, "Submitted").result(timeout=10)
+
+        async def in_loop() -> None:
+            with activate(handle):
+                call = segment_web.carry(send)
+            await asyncio.get_running_loop().run_in_executor(pool, call, "In Executor")
+
+        asyncio.run(in_loop())
+    sent = [(e["event"], e["userId"]) for e in events]
+    assert sent == [("Submitted", "u1"), ("In Executor", "u1")]
+    assert segment_web.carry(send) is send  # outside a request: nothing to carry
+
+
+def test_a_call_outside_a_request_without_ids_says_so(
+    client: Analytics, no_default_client: None
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    segment_web.api.adopt_default(client)
+    handle = RequestAnalytics(client, user_id="u1", anonymous_id="a-1")
+    with activate(handle), ThreadPoolExecutor(max_workers=1) as pool:
+        # Not carried: the pool's thread has no request's analytics.
+        future = pool.submit(segment_web.track, event="Lost")
+        with pytest.raises(segment_web.ValidationError) as raised:
+            future.result(timeout=10)
+    assert raised.value.field == "user_id"
+    message = str(raised.value)
+    assert "track needs user_id or anonymous_id" in message
+    assert "outside a request" in message and "segment_web.carry(fn)" in message

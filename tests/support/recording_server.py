@@ -301,6 +301,17 @@ class RecordingServer:
         self._wait_count(lambda: len(self.messages), count, timeout, "messages")
         return self.messages
 
+    def wait_matching(
+        self, ours: Callable[[dict[str, Any]], bool], count: int, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        """Wait until ``count`` accepted messages satisfy ``ours``; return those."""
+
+        def matching() -> int:
+            return sum(1 for batch in self.batches for m in batch if ours(m))
+
+        self._wait_count(matching, count, timeout, "matching messages")
+        return [m for m in self.messages if ours(m)]
+
     def wait_requests(self, count: int, timeout: float = 10.0) -> list[Recorded]:
         """Wait until ``count`` requests arrived, whatever their answer (fails on timeout)."""
         self._wait_count(lambda: len(self.requests), count, timeout, "requests")
