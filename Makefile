@@ -12,6 +12,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: test lint docs docs-serve demo collector bench clean stress
+# pyenv's interpreters (make matrix puts them on PATH; make stress needs 3.10).
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)
+# The oldest supported Python, for make stress: its own venv with the dev extra.
+PYTHON310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python) $(shell command -v python3.10))
+VENV310 := .venv310
 
 # The dev and bench dependency groups of pyproject.toml (PEP 735): pip >= 25.1, which
 # the first pip install brings (constraints.txt pins it).
@@ -37,9 +43,17 @@ docs: $(BIN)/.installed
 docs-serve: $(BIN)/.installed
 	$(BIN)/mkdocs serve --strict
 
-# The timing-sensitive tests, 5 times each on a machine kept busy (bounded: 15 min).
-stress: $(BIN)/.installed
-	$(BIN)/python -m tests.support.stress
+$(VENV310)/bin/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "make stress needs Python 3.10: pyenv install 3.10, or PYTHON310=/path/to/python3.10"; exit 1; }
+	test -x $(VENV310)/bin/python || $(PYTHON310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install -q pip
+	$(VENV310)/bin/python -m pip install -q -e . --group dev
+	touch $@
+
+# The timing-sensitive tests 5 times each, and the fork and server tests twice, on a
+# machine kept busy, with the default Python and with 3.10 (bounded: 30 min).
+stress: $(BIN)/.installed $(VENV310)/bin/.installed
+	$(BIN)/python -m tests.support.stress --python $(BIN)/python --python $(VENV310)/bin/python
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m example_projects.demo
@@ -60,13 +74,11 @@ bench: $(BIN)/.installed
 .PHONY: help matrix
 # nox finds each interpreter as python3.X on PATH: put pyenv's installs there (a missing
 # one is skipped with a message).
-PYENV_ROOT ?= $(HOME)/.pyenv
-PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)
 
 help:
 	@echo "make demo       three example shops send events to a local collector, which shows them"
 	@echo "make test       ruff, mypy --strict and pytest on one Python (.venv, pinned dependencies)"
-	@echo "make stress     the timing-sensitive tests 5 times each beside a CPU hog per core (15 min at most)"
+	@echo "make stress     the timing, fork and server tests beside a CPU hog per core, on Python 3.10 and the default (30 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
 	@echo "make lint       ruff check, ruff format --check and mypy only"
 	@echo "make docs       build the documentation site into site/ (mkdocs build --strict)"
@@ -80,4 +92,4 @@ matrix: $(BIN)/.installed
 	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox
 
 clean:
-	rm -rf $(VENV) build dist site *.egg-info
+	rm -rf $(VENV) $(VENV310) build dist site *.egg-info

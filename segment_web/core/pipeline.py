@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from segment_web.core import capture
 from segment_web.delivery.entry import Callback, Entry
 from segment_web.errors import ClientClosedError, DeliveryError, LeftInSpool
+from segment_web.fork_mark import ForkMark
 from segment_web.store import MessageStore, TakenBatch, queue_full
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ DEFAULT_MAX_IN_FLIGHT: Final = 12
 
 QueueFullMode = Literal["drop", "block"]
 QUEUE_FULL_MODES: Final[tuple[QueueFullMode, ...]] = ("drop", "block")
+
+# Serializes the resets of a child forked without Python's at-fork hooks. Only ever held
+# just after such a fork, so a parent thread cannot have held it at the fork.
+_unhooked_fork_reset = threading.Lock()
 
 
 class FlushWaiter:
@@ -106,6 +111,7 @@ class Pipeline:
         self.closed = False  # shutdown ran: no more messages, no new delivery thread
         self._owner: Callable[[], object | None] = weakref.ref(self)  # until watch()
         self._store_closed = False
+        self._fork_mark = ForkMark()  # moved() in a child forked since: reset first
         self._reset()
         if self.store:  # messages from before this client started: deliver them now
             with self._cond:
@@ -133,6 +139,7 @@ class Pipeline:
         self._uncounted_batches: list[tuple[int, int]] = []
 
     def __len__(self) -> int:
+        self._reset_if_forked()
         return len(self.store)
 
     @property
@@ -155,6 +162,8 @@ class Pipeline:
         racing ``shutdown()`` can neither slip a message past its drain nor start a
         delivery thread after its join.
         """
+        if self._fork_mark.moved():  # inline on this path: one call less per message
+            self._reset_if_forked()
         with self._cond:
             if self.closed:
                 raise ClientClosedError("this Analytics client was shut down; create a new one")
@@ -404,6 +413,7 @@ class Pipeline:
 
     def request_flush(self) -> FlushWaiter:
         """Make every message accepted so far due now; ``wait_flush`` waits for them."""
+        self._reset_if_forked()
         with self._cond:
             waiter = FlushWaiter(self.enqueued)
             self._flushes.append(waiter)
@@ -487,6 +497,7 @@ class Pipeline:
         """Flush (at most ``timeout``), then stop: no more messages, the store drained (what
         it gives up is reported dropped with ``drop_reason``), the thread joined within
         what is left of ``timeout``."""
+        self._reset_if_forked()
         if self.closed:
             return
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -546,6 +557,22 @@ class Pipeline:
         self.store.reset_after_fork()
         self.deliverer.reset_after_fork()
         self._reset(ConditionMadeAtFirstUse(self))
+        self._fork_mark.renew()
+
+    def _reset_if_forked(self) -> None:
+        """``reset_after_fork()`` in a child whose fork ran no at-fork hook (uWSGI's
+        workers, fork() from C; see ``segment_web.fork_mark``), before anything takes
+        the lock.
+
+        Such a child holds the parent's state: its pending messages (which the parent
+        sends), a delivery thread believed running that does not exist here, and a lock
+        that thread may have held at the fork. Called where the child first touches the
+        pipeline: a message, a flush, the shutdown, ``len()``.
+        """
+        if self._fork_mark.moved():
+            with _unhooked_fork_reset:  # the first caller resets, the others wait for it
+                if self._fork_mark.moved():
+                    self.reset_after_fork()
 
 
 class ConditionMadeAtFirstUse(threading.Condition):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
 from tests.core.helpers import MakeClient
+from tests.support.forking import wait_child
 from tests.support.recording_server import RecordingServer
 
 pytestmark = [
@@ -15,19 +15,6 @@ pytestmark = [
     # Python 3.12+ warns on fork() with threads running: that is the situation under test
     pytest.mark.filterwarnings("ignore:.*fork\\(\\) may lead to deadlocks:DeprecationWarning"),
 ]
-
-
-def wait_child(pid: int, timeout: float = 20.0) -> int:
-    """The child's exit code; kills it and fails if it does not exit in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"forked child did not exit within {timeout}s")
 
 
 def test_child_sends_its_own_messages_not_the_parents(

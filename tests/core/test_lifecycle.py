@@ -15,7 +15,7 @@ from segment_web import Analytics, ClientClosedError, MessageDropped, signals
 from segment_web.core import capture
 from segment_web.process import registry as lifecycle
 from tests.core.helpers import MakeClient, RecordSignal, wait_until
-from tests.core.test_fork import wait_child
+from tests.support.forking import wait_child
 from tests.support.recording_server import RecordingServer, Reply
 
 

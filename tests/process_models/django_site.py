@@ -8,6 +8,8 @@ so events stay queued until something flushes them.
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import django
 from django.conf import settings
@@ -24,6 +26,21 @@ def track(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"pid": os.getpid()})
 
 
+def held(request: HttpRequest) -> HttpResponse:
+    """Track one event, then answer only once the file ``release`` names exists (at most
+    30 s): a request still being served when the server is told to stop. ``entered``
+    names a file created once the event is tracked."""
+    request.analytics.track(  # type: ignore[attr-defined]
+        event="Served", properties={"request": request.GET.get("id"), "number": 0}
+    )
+    Path(request.GET["entered"]).touch()
+    release = Path(request.GET["release"])
+    deadline = time.monotonic() + 30
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return JsonResponse({"pid": os.getpid()})
+
+
 def check_ids(request: HttpRequest) -> HttpResponse:
     """The ids of the system check messages, as found inside this very process."""
     from django.core import checks
@@ -31,7 +48,7 @@ def check_ids(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ids": [message.id for message in checks.run_checks()]})
 
 
-urlpatterns = [path("track", track), path("checks", check_ids)]
+urlpatterns = [path("track", track), path("held", held), path("checks", check_ids)]
 
 if not settings.configured:
     settings.configure(

@@ -81,10 +81,18 @@ class ChildProcess:
 
         wait_until(answers, timeout, f"{url} to answer", lambda: self.log)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> tuple[int, float]:
-        """Send ``sig``, wait for the exit; returns (return code, seconds it took)."""
+    def stop(
+        self,
+        sig: int = signal.SIGTERM,
+        timeout: float = 30.0,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> tuple[int, float]:
+        """Send ``sig``, call ``meanwhile`` (if given), wait for the exit; returns (return
+        code, seconds it took)."""
         start = time.monotonic()
         self.process.send_signal(sig)
+        if meanwhile is not None:
+            meanwhile()
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -120,3 +128,7 @@ def assert_each_event_once(
         raise AssertionError(f"{missing}; missing {sorted(expected - arrived)}\n{log}") from None
     sent = Counter((m["properties"]["request"], m["properties"]["number"]) for m in messages)
     assert set(sent) == expected and set(sent.values()) == {1}, log
+    # Segment keeps one message per messageId: workers that repeat each other's ids lose
+    # events there even though every one of them was sent.
+    repeated = [i for i, n in Counter(m["messageId"] for m in messages).items() if n > 1]
+    assert not repeated, f"{len(repeated)} messageId(s) sent more than once\n{log}"
