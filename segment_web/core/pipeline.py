@@ -1,8 +1,8 @@
 """One client's messages from acceptance to report: the owner of the delivery pipeline.
 
 ``Pipeline`` owns the message store, the rule of when a batch is due, the delivery
-thread, the accounting ``flush()`` relies on, shutdown and the reset in a forked child,
-all under one lock. A batch is due when
+thread, the accounting ``flush()`` relies on (a ``FlushAccounting``), shutdown and the
+reset in a forked child, all under one lock. A batch is due when
 
 - it is the very first message (sent at once and alone, unless ``flushed`` was set),
 - ``flush_at`` messages are pending, or their bytes fill a request body,
@@ -22,7 +22,8 @@ unsettled, which bounds what a crash sends again. Batches complete in any order.
 
 Messages are numbered by arrival. ``flush()`` waits until no message numbered up to the
 newest at its call is pending or in a batch in flight, which holds however many batches
-are in flight at once.
+are in flight at once; ``core.flush_accounting`` keeps that bookkeeping and the count
+each ``flush()`` returns.
 
 A full store refuses a message: with ``on_queue_full="block"`` the caller waits (up to
 ``block_timeout``) for a sender to take a batch and make room, then tries again.
@@ -42,6 +43,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
 
 from segment_web.core import capture
+from segment_web.core.flush_accounting import FlushAccounting, FlushMark
 from segment_web.delivery.entry import Callback, Entry
 from segment_web.errors import ClientClosedError, DeliveryError, LeftInSpool
 from segment_web.fork_mark import ForkMark
@@ -68,14 +70,13 @@ QUEUE_FULL_MODES: Final[tuple[QueueFullMode, ...]] = ("drop", "block")
 _unhooked_fork_reset = threading.Lock()
 
 
-class FlushWaiter:
-    """One ``flush()`` call: waits for the messages numbered up to ``target``."""
+class FlushWaiter(FlushMark):
+    """One ``flush()`` call: its mark in the accounting, and the event it waits on."""
 
-    __slots__ = ("done", "error", "target")
+    __slots__ = ("done",)
 
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.error: Exception | None = None
+    def __init__(self) -> None:
+        super().__init__()
         self.done = threading.Event()
 
 
@@ -125,32 +126,29 @@ class Pipeline:
         self._blocked = 0  # callers waiting for room (on_queue_full="block")
         self._callbacks: dict[int, Callback] = {}  # message number -> its callback
         self._deadline = 0.0
-        self._flush_target = 0  # messages up to this number are due now
         self._closing = self.closed  # send everything pending, then end the thread
-        # Messages the store held before this client started have the first numbers.
-        self.enqueued = len(self.store)  # messages ever accepted; the newest one's number
-        self.taken = 0  # messages handed out in batches (or given up at shutdown)
-        self._in_flight: dict[int, int] = {}  # a taken batch's number before its first -> size
-        self._flushes: list[FlushWaiter] = []  # flush() calls that have not returned
-        # Delivered messages no returned flush() has counted yet: a plain count of those
-        # delivered while no flush was waiting (below the target of any later call), and
-        # the batches delivered while some flush was waiting (below some targets only).
-        self._uncounted = 0
-        self._uncounted_batches: list[tuple[int, int]] = []
+        # Message numbers, batches in flight and flush() calls; read and changed under
+        # the lock. Messages the store held before this client started come first.
+        self._accounting: FlushAccounting[FlushWaiter] = FlushAccounting(len(self.store))
 
     def __len__(self) -> int:
         self._reset_if_forked()
         return len(self.store)
 
     @property
+    def enqueued(self) -> int:
+        """Messages ever accepted: the newest one's number."""
+        return self._accounting.accepted
+
+    @property
     def in_flight(self) -> int:
         """Messages in batches being delivered."""
         with self._cond:
-            return sum(self._in_flight.values())
+            return self._accounting.messages_in_flight()
 
     @property
     def batches_in_flight(self) -> int:
-        return len(self._in_flight)  # read without the lock: one len() of a dict
+        return len(self._accounting.in_flight)  # read without the lock: one len() of a dict
 
     # -- the caller's side -------------------------------------------------------------
 
@@ -177,9 +175,10 @@ class Pipeline:
                 refused = self._wait_for_room(payload, refused)
                 if refused is not None:
                     return refused
-            self.enqueued += 1
+            accounting = self._accounting
+            accounting.accepted += 1
             if callback is not None:
-                self._callbacks[self.enqueued] = callback
+                self._callbacks[accounting.accepted] = callback
             count = len(store)
             if count == 1:
                 self._deadline = time.monotonic() + self.flush_interval
@@ -296,12 +295,13 @@ class Pipeline:
                     self._closing = True  # the client was collected: send the rest, then end
                 # Once shut down, what a durable store kept is for a later process.
                 if self.closed or (self._closing and not self.store):
-                    if not self._in_flight:  # the last batch out acknowledges, then closes
+                    # The last batch out acknowledges, then closes the store.
+                    if not self._accounting.in_flight:
                         self._close_store()
                     return None
                 recovered = self.store.recover()
                 if recovered:  # a spool of a process that died meanwhile: number it now
-                    self.enqueued += recovered
+                    self._accounting.accepted += recovered
                 wait = self._due_in() if self.store else None
                 if wait is not None and self.store.unsettled >= self.max_in_flight:
                     wait = None  # a durable store's window is full: a completion notifies
@@ -319,7 +319,7 @@ class Pipeline:
         if (
             self.send_first
             or self._closing
-            or self._flush_target > self.taken
+            or self._accounting.flush_due()
             or len(self.store) >= self.flush_at
             or self.store.pending_bytes >= self.max_batch_bytes
         ):
@@ -328,15 +328,13 @@ class Pipeline:
 
     def _take(self) -> tuple[int, TakenBatch, list[Entry]]:
         limit = self.max_batch_size
-        if self.send_first and not self._closing and self._flush_target <= self.taken:
+        if self.send_first and not self._closing and not self._accounting.flush_due():
             # The very first message goes out at once and alone (as Segment's Node
             # library does), not with whatever other callers queued before this thread
             # woke up.
             limit = 1
         taken = self.store.take(limit, self.max_batch_bytes)
-        first = self.taken
-        self.taken += len(taken.payloads)
-        self._in_flight[first] = len(taken.payloads)
+        first = self._accounting.take(len(taken.payloads))
         self.send_first = False
         self._deadline = time.monotonic() + self.flush_interval
         if self._blocked:
@@ -371,24 +369,16 @@ class Pipeline:
             # to keep it in.
             if taken is not None and not isinstance(error, LeftInSpool):
                 self.store.acknowledge(taken)
-            self._finish(first, self._in_flight.pop(first, 0), error, dropped)
+            self._wake(self._accounting.finish(first, error, dropped))
             if self._blocked:
                 self._cond.notify_all()  # a durable store may have room again
             elif self._idle and self.store:
                 self._cond.notify()  # a durable store's window may have room again
 
-    def _finish(self, first: int, count: int, error: Exception | None, dropped: int = 0) -> None:
-        if error is None:
-            if self._flushes:
-                self._uncounted_batches.append((first, count - dropped))
-            else:
-                self._uncounted += count - dropped
-        lowest_unfinished = min(self._in_flight, default=self.taken)
-        for waiter in self._flushes:
-            if error is not None and first < waiter.target:
-                waiter.error = error
-            if lowest_unfinished >= waiter.target:
-                waiter.done.set()
+    @staticmethod
+    def _wake(satisfied: list[FlushWaiter]) -> None:
+        for waiter in satisfied:
+            waiter.done.set()
 
     # -- flush -------------------------------------------------------------------------
 
@@ -415,12 +405,10 @@ class Pipeline:
         """Make every message accepted so far due now; ``wait_flush`` waits for them."""
         self._reset_if_forked()
         with self._cond:
-            waiter = FlushWaiter(self.enqueued)
-            self._flushes.append(waiter)
-            if min(self._in_flight, default=self.taken) >= waiter.target:
+            waiter = FlushWaiter()
+            if self._accounting.request(waiter):
                 waiter.done.set()
             else:
-                self._flush_target = max(self._flush_target, waiter.target)
                 self._cond.notify()
                 if not self._senders and not self.closed:
                     # A forked child whose store took over a dead process's spool has
@@ -440,7 +428,7 @@ class Pipeline:
                     logger.warning(
                         "segment_web: flush timed out after %.1fs with %d message(s) pending",
                         timeout,
-                        self._unfinished_up_to(waiter.target),
+                        self._unfinished(waiter),
                     )
                     return False
                 wait = min(wait, left)
@@ -449,34 +437,14 @@ class Pipeline:
             self._revive()
         return True
 
-    def _unfinished_up_to(self, target: int) -> int:
+    def _unfinished(self, waiter: FlushWaiter) -> int:
         with self._cond:
-            pending = max(target - self.taken, 0)
-            return pending + sum(
-                min(first + count, target) - first
-                for first, count in self._in_flight.items()
-                if first < target
-            )
+            return self._accounting.unfinished_up_to(waiter.target)
 
     def count_delivered(self, waiter: FlushWaiter) -> int:
         """End a requested flush: how many delivered messages it counts."""
-        # Each delivered message is counted once, by the first flush() to return after its
-        # delivery among those called after it was accepted.
         with self._cond:
-            self._flushes.remove(waiter)
-            counted, self._uncounted = self._uncounted, 0
-            later: list[tuple[int, int]] = []
-            for first, count in self._uncounted_batches:
-                below = min(max(waiter.target - first, 0), count)
-                counted += below
-                if count > below:
-                    later.append((first + below, count - below))
-            if self._flushes:
-                self._uncounted_batches = later
-            else:  # any later flush() waits for all of them
-                self._uncounted_batches = []
-                self._uncounted = sum(count for _, count in later)
-            return counted
+            return self._accounting.count(waiter)
 
     def _revive(self) -> None:
         """A flush must not hang on a delivery thread that died: fail its batches, restart it."""
@@ -485,9 +453,7 @@ class Pipeline:
                 return
             self._senders.clear()
             error = DeliveryError("the delivery thread died with this batch in flight")
-            for first, count in list(self._in_flight.items()):
-                del self._in_flight[first]
-                self._finish(first, count, error)
+            self._wake(self._accounting.fail_in_flight(error))
             if self.store:
                 self._start_thread()
 
@@ -508,14 +474,13 @@ class Pipeline:
                 return
             self.closed = self._closing = True
             self.deliverer.abort.set()  # a batch still retrying gives up now
-            in_flight = sum(self._in_flight.values())
+            in_flight = self._accounting.messages_in_flight()
             given_up: list[Entry] = []
             if not self._store_closed:
                 pending = len(self.store)
-                given_up = self._with_callbacks(self.taken, self.store.drain())
+                given_up = self._with_callbacks(self._accounting.taken, self.store.drain())
                 self._callbacks.clear()  # a durable store keeps the rest, without callbacks
-                first, self.taken = self.taken, self.taken + pending
-                self._finish(first, pending, DeliveryError(drop_reason))
+                self._wake(self._accounting.give_up(pending, DeliveryError(drop_reason)))
             self._cond.notify_all()
             senders = list(self._senders)
         reporter = self.deliverer.reporter
