@@ -204,13 +204,6 @@ _PER_REQUEST = {
 
 WEB_OPTIONS: tuple[Option, ...] = (
     Option(
-        "max_clients",
-        16,
-        is_int(minimum=1),
-        "with a callable write_key: how many clients (one per write key and host) are "
-        "kept; past it the least recently used is flushed and closed",
-    ),
-    Option(
         "auto_page",
         True,
         is_bool,
@@ -314,6 +307,13 @@ WEB_OPTIONS: tuple[Option, ...] = (
         300.0,
         is_seconds(positive=True),
         "seconds of delivery failing without a success before the health answer is 503",
+    ),
+    Option(
+        "max_clients",
+        16,
+        is_int(minimum=1),
+        "with a callable write_key: how many clients (one per write key and host) are "
+        "kept; past it the least recently used is flushed and closed",
     ),
 )
 OPTIONS: tuple[Option, ...] = (
