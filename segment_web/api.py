@@ -16,8 +16,8 @@ from segment_web.core.client import REQUIRED, Analytics
 from segment_web.core.handle import current_request_analytics
 from segment_web.core.message import MISSING_IDS
 from segment_web.delivery.entry import Callback
-from segment_web.process.registry import on_fork_in_child
 from segment_web.errors import ValidationError
+from segment_web.process.registry import on_fork_in_child
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

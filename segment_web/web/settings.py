@@ -375,12 +375,12 @@ class SegmentSettings:
     consent_cookie: str | None = _DEFAULTS["consent_cookie"]
     gpc_categories: tuple[str, ...] = ()
     user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
-    span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
-    health_path: str | None = _DEFAULTS["health_path"]
-    health_max_failing: float = _DEFAULTS["health_max_failing"]
     session_id_header: str | None = _DEFAULTS["session_id_header"]
     session_id_cookie: str | None = _DEFAULTS["session_id_cookie"]
     user_id_timeout: float = _DEFAULTS["user_id_timeout"]
+    span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
+    health_path: str | None = _DEFAULTS["health_path"]
+    health_max_failing: float = _DEFAULTS["health_max_failing"]
     max_clients: int = _DEFAULTS["max_clients"]
 
     @property
