@@ -34,7 +34,7 @@ def spool_subdirectory(spool_dir: str | os.PathLike[str], write_key: str, host: 
 
 class ClientPool:
     """One ``Analytics`` per (write key, host), at most ``settings.max_clients``: past
-    that, the least recently used client is shut down (flushed, bounded by its
+    that, the least recently used client leaves the pool and is flushed (bounded by its
     ``shutdown_timeout``) on a thread of its own, never on a request's.
 
     ``client_for(argument)`` calls the write key (and host) callables with the
@@ -97,11 +97,16 @@ class ClientPool:
         return Analytics(write_key, host=host, **options)
 
     def _close_later(self, client: Analytics) -> None:
+        """Flush ``client`` on a thread of its own, then let it go. Not shut down: a
+        request still running may hold it, and its calls must not fail; once no request
+        does, the client is collected and its delivery thread sends what is left (the
+        exit flush covers it meanwhile)."""
+
         def close() -> None:
             try:
-                client.shutdown(timeout=client.shutdown_timeout)
+                client.flush(timeout=client.shutdown_timeout)
             except Exception:
-                logger.exception("segment_web: shutting down an evicted client failed")
+                logger.warning("segment_web: flushing an evicted client failed", exc_info=True)
             finally:
                 with self._lock:
                     self._closing.discard(thread)
@@ -139,11 +144,20 @@ class ClientPool:
         with self._lock:
             clients = list(self._clients.values())
             self._clients.clear()
-            closing = list(self._closing)
+            closing = list(self._closing)  # evicted, still flushing
         for client in clients:
             try:
                 client.shutdown(timeout=client.shutdown_timeout)
             except Exception:
                 logger.exception("segment_web: shutting down a pooled client failed")
-        for thread in closing:
+        self._join(closing)
+
+    def join_evicted(self) -> None:
+        """Wait for the flushes of the evicted clients (each bounded by its timeout)."""
+        with self._lock:
+            closing = list(self._closing)
+        self._join(closing)
+
+    def _join(self, threads: list[threading.Thread]) -> None:
+        for thread in threads:
             thread.join(timeout=self._options["shutdown_timeout"] + 1)
