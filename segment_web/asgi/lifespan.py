@@ -9,7 +9,10 @@ then this middleware answers the protocol itself, so the flush still happens.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from segment_web.api import default_client
 from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
@@ -21,15 +24,19 @@ logger = logging.getLogger("segment_web")
 _SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
 
 
-async def flush_client(client: Analytics) -> None:
+Flush = Callable[[], Awaitable[Any]]
+
+
+async def _flush(flush: Flush) -> None:
     """Deliver what is queued, off the event loop, bounded by ``shutdown_timeout``."""
     with never_raise("flushing analytics at application shutdown"):
-        await client.aflush(timeout=client.shutdown_timeout)
+        await flush()
 
 
 async def run_lifespan(
-    app: ASGIApp, client: Analytics, scope: Scope, receive: Receive, send: Send
+    app: ASGIApp, flush: Flush, scope: Scope, receive: Receive, send: Send
 ) -> None:
+    """Run ``app``'s lifespan, awaiting ``flush()`` at its shutdown (logged, never raised)."""
     received: list[str] = []  # lifespan messages the app took from the server
     answered = False  # whether the app sent the server any lifespan message
 
@@ -42,7 +49,7 @@ async def run_lifespan(
         nonlocal answered
         answered = True
         if message["type"] in _SHUTDOWN_DONE:
-            await flush_client(client)
+            await _flush(flush)
         await send(message)
 
     try:
@@ -60,19 +67,17 @@ async def run_lifespan(
     else:
         if answered:
             return
-    await _serve_lifespan(client, received, receive, send)
+    await _serve_lifespan(flush, received, receive, send)
 
 
-async def _serve_lifespan(
-    client: Analytics, received: list[str], receive: Receive, send: Send
-) -> None:
+async def _serve_lifespan(flush: Flush, received: list[str], receive: Receive, send: Send) -> None:
     """Answer the lifespan protocol for an app that does not: start at once, flush at the end."""
     if "lifespan.startup" not in received:
         await receive()
     await send({"type": "lifespan.startup.complete"})
     if "lifespan.shutdown" not in received:
         await receive()
-    await flush_client(client)
+    await _flush(flush)
     await send({"type": "lifespan.shutdown.complete"})
 
 
@@ -98,4 +103,5 @@ class FlushOnShutdown:
         if scope["type"] != "lifespan" or client is None:
             await self.app(scope, receive, send)
             return
-        await run_lifespan(self.app, client, scope, receive, send)
+        flush = functools.partial(client.aflush, timeout=client.shutdown_timeout)
+        await run_lifespan(self.app, flush, scope, receive, send)

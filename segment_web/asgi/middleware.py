@@ -88,7 +88,7 @@ class SegmentMiddleware:
         kind = scope["type"]
         if kind != "http":
             if kind == "lifespan":
-                await run_lifespan(self.app, self.client, scope, receive, send)
+                await run_lifespan(self.app, self.integration.aflush, scope, receive, send)
             else:  # websocket and any future scope type: not ours, untouched
                 await self.app(scope, receive, send)
             return
@@ -113,7 +113,7 @@ class SegmentMiddleware:
 
     async def _flush_after_termination(self) -> None:
         try:
-            await self.client.aflush(timeout=self.client.shutdown_timeout)
+            await self.integration.aflush()
         except Exception:
             log_failure("flushing a request finished during shutdown")
 

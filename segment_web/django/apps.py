@@ -47,7 +47,7 @@ class SegmentConfig(AppConfig):  # type: ignore[misc]  # django is untyped here
         previous: Integration | None = getattr(self, "integration", None)
         self.integration, self.issues = integration, issues
         if previous is not None:
-            previous.client.shutdown(timeout=previous.client.shutdown_timeout)
+            previous.shutdown()
         # segment_web.track() outside requests (management commands, tasks) uses this
         # client unless segment_web.configure() set one (see the package docstring).
         integration.adopt_as_default()

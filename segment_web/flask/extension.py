@@ -72,7 +72,8 @@ class Segment:
                 f"Segment is already set up on the Flask app {app.name!r}; "
                 "call init_app once per app"
             )
-        integration = Integration(_read_settings(app, {**self._options, **options}))
+        # A callable write key (or host) is called in the request context, like user_id.
+        integration = Integration(_read_settings(app, {**self._options, **options}), zero_arg=True)
         app.extensions[EXTENSION_KEY] = integration.client
         app.extensions[INTEGRATION_KEY] = integration
         # segment_web.track() outside requests (CLI commands, jobs) uses this client

@@ -3,6 +3,7 @@ failures out of the user's responses."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from types import TracebackType
@@ -13,6 +14,7 @@ from segment_web.core.client import Analytics
 from segment_web.web.context import RequestRules
 from segment_web.web.facts import RequestFacts
 from segment_web.web.settings import SegmentSettings
+from segment_web.web.tenants import ClientPool
 from segment_web.web.tracked_request import TrackedRequest
 
 logger = logging.getLogger("segment_web")
@@ -63,9 +65,15 @@ def build_client(settings: SegmentSettings) -> Analytics:
     client is built disabled (calls validate, nothing is sent, callbacks fire), and the
     adapter has already warned that the write key is missing."""
     options = settings.client_options()
-    if not settings.write_key:
+    write_key = settings.write_key
+    if not isinstance(write_key, str) or not write_key:
+        # None, or per request (a callable): this client serves the requests without a
+        # usable key, and sends nothing.
         options["enable"] = False
-    return Analytics(settings.write_key or MISSING_WRITE_KEY, **options)
+        write_key = MISSING_WRITE_KEY
+    if callable(options["host"]):
+        del options["host"]
+    return Analytics(write_key, **options)
 
 
 class Integration:
@@ -74,25 +82,56 @@ class Integration:
     ``client`` is ``build_client(settings)`` unless one is given. Building an integration
     changes nothing global; an adapter that wants ``segment_web.track()`` to work outside
     requests calls ``adopt_as_default()``.
+
+    With a callable write key, ``pool`` holds one client per (write key, host), chosen
+    per request from ``facts.request`` (or with no argument when ``zero_arg``: Flask);
+    ``client`` is then a disabled client, used by requests without a usable key.
     """
 
-    def __init__(self, settings: SegmentSettings, client: Analytics | None = None) -> None:
+    def __init__(
+        self, settings: SegmentSettings, client: Analytics | None = None, *, zero_arg: bool = False
+    ) -> None:
         self.settings = settings
         self.client = client if client is not None else build_client(settings)
         self.rules = RequestRules(settings)
+        self.pool = (
+            ClientPool(settings, self.client, zero_arg=zero_arg) if settings.per_request else None
+        )
 
     def adopt_as_default(self) -> bool:
         """Make this client the module-level default (what ``segment_web.track()`` uses
         outside requests: tasks, commands), unless ``segment_web.configure()`` or an
-        earlier app set one that is still open. True if it did."""
+        earlier app set one that is still open. True if it did. Never with a per-request
+        write key: outside a request there is no tenant to send for."""
+        if self.pool is not None:
+            return False
         return adopt_default(self.client)
+
+    def flush(self) -> None:
+        """Flush the client (every pooled one too), each bounded by its shutdown_timeout."""
+        if self.pool is not None:
+            self.pool.flush()
+        self.client.flush(timeout=self.client.shutdown_timeout)
+
+    async def aflush(self) -> None:
+        """``flush()`` off the event loop."""
+        if self.pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.flush)
+        await self.client.aflush(timeout=self.client.shutdown_timeout)
+
+    def shutdown(self) -> None:
+        """Shut the client (every pooled one too) down, flushed."""
+        if self.pool is not None:
+            self.pool.shutdown()
+        self.client.shutdown(timeout=self.client.shutdown_timeout)
 
     def start(
         self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
     ) -> TrackedRequest | None:
         """The request's analytics, or None (logged) if reading the request failed."""
         try:
-            return TrackedRequest(self.rules, self.client, facts, user_id)
+            client = self.client if self.pool is None else self.pool.client_for(facts.request)
+            return TrackedRequest(self.rules, client, facts, user_id)
         except Exception:
             log_failure("starting the request's analytics")
             return None

@@ -24,6 +24,8 @@ from segment_web.core.options import (
     CLIENT_OPTIONS,
     Option,
     Problem,
+    is_host,
+    is_write_key,
     parse_options,
 )
 from segment_web.core.pipeline import QueueFullMode
@@ -113,7 +115,13 @@ def import_dotted(path: str) -> Any:
 # Options whose callable may be given as a dotted path ("myapp.analytics.scrub"), in
 # every adapter alike (settings files hold strings); before_send's list may mix hooks
 # and paths. The client itself takes callables only.
-IMPORTABLE = ("error_handler", "before_send", "consent", "user_id", "transport")
+IMPORTABLE = ("error_handler", "before_send", "consent", "user_id", "transport", "write_key")
+
+
+def _is_dotted_path(name: str, value: str) -> bool:
+    """A write key has no dots, so only a dotted one is a path to import (a host name
+    has dots of its own, so ``host`` takes callables only)."""
+    return name != "write_key" or "." in value
 
 
 class _NotImported(Exception):
@@ -142,7 +150,7 @@ def import_callables(
     for name in IMPORTABLE:
         value = resolved.get(name)
         try:
-            if isinstance(value, str):
+            if isinstance(value, str) and _is_dotted_path(name, value):
                 resolved[name] = _import_callable(value)
             elif name == "before_send" and isinstance(value, list | tuple):
                 resolved[name] = [
@@ -161,6 +169,38 @@ def _is_names(value: Any) -> str | None:
         return None
     return "must be a list of consent category names such as ['Advertising', 'Marketing']"
 
+
+def _is_write_key(value: Any) -> str | None:
+    if callable(value) or is_write_key(value) is None:
+        return None
+    return (
+        "must be a non-empty string (your Segment source's write key), or a callable "
+        "(or dotted path) of the request returning one"
+    )
+
+
+def _is_host(value: Any) -> str | None:
+    return None if callable(value) else is_host(value)
+
+
+# write_key and host as the adapters take them: a value, or a callable of the request.
+_PER_REQUEST = {
+    "write_key": Option(
+        "write_key",
+        None,
+        _is_write_key,
+        "your Segment source's write key; or a callable (or dotted path) of the request "
+        "returning it: one client per write key (see max_clients)",
+        "—",
+    ),
+    "host": Option(
+        "host",
+        DEFAULT_HOST,
+        _is_host,
+        "tracking API: region, self-hosted endpoint; or, with a callable write_key, a "
+        "callable of the request returning it",
+    ),
+}
 
 WEB_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -268,8 +308,17 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_seconds(positive=True),
         "seconds of delivery failing without a success before the health answer is 503",
     ),
+    Option(
+        "max_clients",
+        16,
+        is_int(minimum=1),
+        "with a callable write_key: how many clients (one per write key and host) are "
+        "kept; past it the least recently used is flushed and closed",
+    ),
 )
-OPTIONS: tuple[Option, ...] = CLIENT_OPTIONS + WEB_OPTIONS
+OPTIONS: tuple[Option, ...] = (
+    tuple(_PER_REQUEST.get(option.name, option) for option in CLIENT_OPTIONS) + WEB_OPTIONS
+)
 OPTION_NAMES = tuple(option.name for option in OPTIONS)
 _DEFAULTS = {option.name: option.default for option in OPTIONS}
 
@@ -279,8 +328,8 @@ class SegmentSettings:
     """Every adapter option with its default (from ``OPTIONS``). Build it with
     ``parse_settings``."""
 
-    write_key: str | None = _DEFAULTS["write_key"]
-    host: str = DEFAULT_HOST
+    write_key: str | Callable[..., Any] | None = _DEFAULTS["write_key"]
+    host: str | Callable[..., Any] = DEFAULT_HOST
     flush_at: int = _DEFAULTS["flush_at"]
     flush_interval: float = _DEFAULTS["flush_interval"]
     enable: bool = _DEFAULTS["enable"]
@@ -332,6 +381,12 @@ class SegmentSettings:
     span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
     health_path: str | None = _DEFAULTS["health_path"]
     health_max_failing: float = _DEFAULTS["health_max_failing"]
+    max_clients: int = _DEFAULTS["max_clients"]
+
+    @property
+    def per_request(self) -> bool:
+        """True when the write key is chosen per request (a callable)."""
+        return callable(self.write_key)
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""
@@ -351,6 +406,11 @@ def parse_settings(
     imported, problems = import_callables(values, name_of)
     accepted, invalid = parse_options(imported, OPTIONS, name_of=name_of)
     problems += invalid
+    if callable(accepted.get("host")) and not callable(accepted.get("write_key")):
+        problems.append(
+            Problem("host", f"{name_of('host')} may be a callable only with a callable write key")
+        )
+        del accepted["host"]
     if not accepted.get("write_key"):
         problems.append(
             Problem(
