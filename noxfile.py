@@ -65,21 +65,30 @@ TIERS = {
     "unit": [
         "tests/core",
         "tests/web",
-        "tests/shared",
         "tests/spool",
         "tests/plan",
         "tests/process",
+        "tests/metrics",
         "tests/test_smoke.py",
     ],
-    "adapters": ["tests/django", "tests/flask", "tests/asgi", "tests/privacy", "tests/examples"],
+    "adapters": [
+        "tests/django",
+        "tests/flask",
+        "tests/asgi",
+        "tests/privacy",
+        "tests/identity",
+        "tests/tenants",
+        "tests/examples",
+    ],
     "process-models": ["tests/process_models"],
-    "browser": ["tests/collector"],
+    "browser": ["tests/collector", "tests/docs"],
+    "budget": ["tests/benchmarks"],
 }
 
 
 def run_tier(session: nox.Session, tier: str) -> None:
     use_constraints(session, NEWEST)
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[docs]", "--group", "dev")
     paths = [path for path in TIERS[tier] if (ROOT / path).exists()]
     session.run("pytest", *paths, *session.posargs)
 
@@ -106,6 +115,13 @@ def process_models(session: nox.Session) -> None:
 def browser(session: nox.Session) -> None:
     """The collector, its page in Debian's Chromium included."""
     run_tier(session, "browser")
+
+
+@nox.session(python=PACKAGE_PYTHON)
+def budget(session: nox.Session) -> None:
+    """The instructions the adapters add per request, against the committed budget
+    (needs valgrind)."""
+    run_tier(session, "budget")
 
 
 @nox.session(python=OLDEST_PYTHON)

@@ -15,8 +15,8 @@ import uvicorn
 from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
 from tests.asgi.apps import starlette_app
-from tests.shared import hostile
 from tests.support.recording_server import RecordingServer
+from tests.web import hostile
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.test import Client
 
 from segment_web.web.integration import Integration
 from tests.django.helpers import sent
-from tests.shared import hostile
 from tests.support.recording_server import RecordingServer
+from tests.web import hostile
 
 
 def test_an_unusable_cookie_is_replaced(segment: Integration, server: RecordingServer) -> None:

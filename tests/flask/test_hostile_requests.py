@@ -13,9 +13,9 @@ from segment_web.flask import Segment
 from segment_web.testing import capture_events
 from tests.flask.conftest import MakeApp, create_app, delivered, integration_in
 from tests.flask.test_request_context import set_cookies
-from tests.shared import hostile
 from tests.support.doc_snippets import DOCS, run_snippet
 from tests.support.recording_server import RecordingServer
+from tests.web import hostile
 
 
 def test_an_unusable_cookie_is_replaced(make_app: MakeApp, server: RecordingServer) -> None:

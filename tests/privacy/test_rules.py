@@ -19,8 +19,8 @@ from segment_web.web.proxies import TrustedProxies
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
 from tests.privacy import cookies
-from tests.shared import hostile
-from tests.shared.factories import request_facts
+from tests.web import hostile
+from tests.web.factories import request_facts
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import time
 
 DEFAULT_PATHS = [
     "tests/core",  # test_in_flight among them: several batches in flight, 429, blocking
-    "tests/shared",
+    "tests/web",
     "tests/spool/test_store.py",
     "tests/spool/test_durability.py::"
     "test_a_process_killed_while_delivering_resends_at_most_its_batches_in_flight",

@@ -17,8 +17,8 @@ from segment_web.web.pages import PageRules
 from segment_web.web.proxies import TrustedProxies
 from segment_web.web.settings import DEFAULT_PAGE_EXCLUDE, parse_settings
 from segment_web.web.tracked_request import TrackedRequest
-from tests.shared.factories import request_facts
 from tests.support.recording_server import RecordingServer
+from tests.web.factories import request_facts
 
 HEADERS = {
     "user_agent": "user-agent",

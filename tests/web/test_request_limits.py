@@ -17,8 +17,8 @@ from segment_web.web.facts import RequestFacts
 from segment_web.web.proxies import TrustedProxies
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
-from tests.shared import hostile
-from tests.shared.factories import request_facts
+from tests.web import hostile
+from tests.web.factories import request_facts
 
 
 def facts(
