@@ -118,10 +118,16 @@ def import_dotted(path: str) -> Any:
 IMPORTABLE = ("error_handler", "before_send", "consent", "user_id", "transport", "write_key")
 
 
+# A module path and a name: identifiers joined by dots ("myapp.tenants.write_key").
+_DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
 def _is_dotted_path(name: str, value: str) -> bool:
-    """A write key has no dots, so only a dotted one is a path to import (a host name
-    has dots of its own, so ``host`` takes callables only)."""
-    return name != "write_key" or "." in value
+    """A write key has no dots, so only a string shaped like a dotted path
+    (``"myapp.tenants.write_key"``) is a path to import; anything else, a placeholder
+    such as ``"..."`` included, is the key itself (a host name has dots of its own, so
+    ``host`` takes callables only)."""
+    return name != "write_key" or _DOTTED_PATH.fullmatch(value.strip()) is not None
 
 
 class _NotImported(Exception):

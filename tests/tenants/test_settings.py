@@ -20,6 +20,9 @@ def test_a_dotted_write_key_is_imported_a_plain_one_is_kept() -> None:
     assert settings.per_request
     settings, problems = parse_settings({"write_key": "abcDEF123"})
     assert (settings.write_key, settings.per_request, problems) == ("abcDEF123", False, [])
+    # a placeholder with dots but no path's shape is a key, as written
+    settings, problems = parse_settings({"write_key": "..."})
+    assert (settings.write_key, settings.per_request, problems) == ("...", False, [])
 
 
 def test_a_dotted_write_key_that_cannot_be_imported_is_named() -> None:
