@@ -1,18 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.identity.drivers import ADAPTERS
+from tests.support.adapter_suite import adapter_fixture
 
-import pytest
-
-from tests.identity.drivers import ADAPTERS, Adapter
-from tests.support.recording_server import RecordingServer
-
-
-@pytest.fixture(params=sorted(ADAPTERS))
-def adapter(
-    request: pytest.FixtureRequest, server: RecordingServer, no_default_client: None
-) -> Iterator[Adapter]:
-    """Each adapter (and ASGI framework) in turn, sending to the recording server."""
-    made = ADAPTERS[request.param](server)
-    yield made
-    made.close()
+adapter = adapter_fixture(ADAPTERS)

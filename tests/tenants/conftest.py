@@ -1,18 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.support.adapter_suite import adapter_fixture
+from tests.tenants.drivers import ADAPTERS
 
-import pytest
-
-from tests.support.recording_server import RecordingServer
-from tests.tenants.drivers import ADAPTERS, Adapter
-
-
-@pytest.fixture(params=sorted(ADAPTERS))
-def adapter(
-    request: pytest.FixtureRequest, server: RecordingServer, no_default_client: None
-) -> Iterator[Adapter]:
-    """Each adapter in turn, its write key chosen per request, sending to the server."""
-    made = ADAPTERS[request.param](server)
-    yield made
-    made.close()
+adapter = adapter_fixture(ADAPTERS)
