@@ -77,10 +77,10 @@ bench: $(BIN)/.installed
 
 help:
 	@echo "make demo       three example shops send events to a local collector, which shows them"
-	@echo "make test       ruff, mypy --strict and pytest on one Python (.venv, pinned dependencies)"
+	@echo "make test       lint, the docs build and the whole test suite on one Python (.venv, pinned dependencies)"
 	@echo "make stress     the timing, fork and server tests beside a CPU hog per core, on Python 3.10 and the default (30 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
-	@echo "make lint       ruff check, ruff format --check and mypy only"
+	@echo "make lint       ruff check, ruff format --check, mypy --strict and import-linter (the layers)"
 	@echo "make docs       build the documentation site into site/ (mkdocs build --strict)"
 	@echo "make docs-serve serve the documentation at http://127.0.0.1:8000, rebuilt on every change"
 	@echo "make collector  run the local collector at http://127.0.0.1:8765"
