@@ -12,43 +12,27 @@ from django.test import Client as DjangoClient
 from django.test.utils import override_settings
 from starlette.testclient import TestClient
 
-from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
 from segment_web.django import get_integration
 from segment_web.flask import integration_of
 from tests.django.conftest import WRITE_KEY
 from tests.identity import apps
+from tests.support.adapter_suite import Driver
 from tests.support.recording_server import RecordingServer
 
 
-class Adapter:
+class Adapter(Driver):
     """One framework's app with Segment set up by ``start(**options)`` (snake_case
     names), visited by ``get``. ``paths``: the scenarios this framework has."""
 
     name = ""
     paths: frozenset[str] = frozenset()
 
-    def __init__(self, server: RecordingServer) -> None:
-        self.server = server
-        self.client: Analytics | None = None
-
     def start(self, **options: Any) -> None:
         raise NotImplementedError
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         raise NotImplementedError
-
-    def sent(self, count: int) -> list[dict[str, Any]]:
-        """Exactly the ``count`` messages delivered (the client flushed first)."""
-        assert self.client is not None
-        self.client.flush(timeout=10)
-        messages = self.server.wait_for(count)
-        assert len(messages) == count, [(m["type"], m.get("event")) for m in messages]
-        return messages
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.shutdown(timeout=5)
 
 
 class DjangoAdapter(Adapter):

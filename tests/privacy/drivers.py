@@ -12,28 +12,24 @@ from django.test.utils import override_settings
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from segment_web import Analytics
 from segment_web.asgi import SegmentMiddleware
 from segment_web.django import get_integration
 from segment_web.flask import Segment, integration_of
 from tests.django.conftest import WRITE_KEY
 from tests.privacy import apps
+from tests.support.adapter_suite import Driver
 from tests.support.recording_server import RecordingServer
 
 PEER = "198.51.100.23"
 
 
-class Adapter:
+class Adapter(Driver):
     """One framework's app with Segment set up by ``start(**options)`` (snake_case
     names, given in the adapter's own spelling), visited by ``get``."""
 
     name = ""
     consent: Any = None  # the framework's consent callable (see tests.privacy.apps)
     consent_path = ""  # the same, as a dotted path
-
-    def __init__(self, server: RecordingServer) -> None:
-        self.server = server
-        self.client: Analytics | None = None
 
     def start(self, **options: Any) -> None:
         raise NotImplementedError
@@ -43,18 +39,6 @@ class Adapter:
     ) -> int:
         """GET the privacy page from ``peer``; the response's status."""
         raise NotImplementedError
-
-    def sent(self, count: int) -> list[dict[str, Any]]:
-        """Exactly the ``count`` messages delivered (the client flushed first)."""
-        assert self.client is not None
-        self.client.flush(timeout=10)
-        messages = self.server.wait_for(count)
-        assert len(messages) == count, [(m["type"], m.get("event")) for m in messages]
-        return messages
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.shutdown(timeout=5)
 
 
 class DjangoAdapter(Adapter):

@@ -8,7 +8,29 @@ from typing import Any
 
 import pytest
 
+from segment_web import Analytics
 from tests.support.recording_server import RecordingServer
+
+
+class Driver:
+    """What every suite's adapter driver shares: the recording server it sends to, the
+    client ``start()`` set up, the messages it delivered, and its shutdown."""
+
+    def __init__(self, server: RecordingServer) -> None:
+        self.server = server
+        self.client: Analytics | None = None
+
+    def sent(self, count: int) -> list[dict[str, Any]]:
+        """Exactly the ``count`` messages delivered (the client flushed first)."""
+        assert self.client is not None
+        self.client.flush(timeout=10)
+        messages = self.server.wait_for(count)
+        assert len(messages) == count, [(m["type"], m.get("event")) for m in messages]
+        return messages
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.shutdown(timeout=5)
 
 
 def adapter_fixture(drivers: Mapping[str, Callable[[RecordingServer], Any]]) -> Any:
