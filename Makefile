@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # mkdocs-material prints a banner about its successor on every build.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: test lint docs docs-serve demo collector bench clean stress
+.PHONY: test lint generate docs docs-serve demo collector bench clean stress
 # pyenv's interpreters (make matrix puts them on PATH; make stress needs 3.10).
 PYENV_ROOT ?= $(HOME)/.pyenv
 PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)
@@ -27,7 +27,16 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -e '.[docs]' --group dev --group bench
 	touch $@
 
+# Code generated from the option registry (cog blocks): make generate rewrites it, make
+# lint fails when it is stale.
+GENERATED := segment_web/core/options.py segment_web/core/client.py segment_web/web/settings.py
+
+generate: $(BIN)/.installed
+	$(BIN)/cog -r $(GENERATED)
+	$(BIN)/ruff format $(GENERATED)
+
 lint: $(BIN)/.installed
+	$(BIN)/cog --check --diff --check-fail-msg "run make generate" $(GENERATED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -80,7 +89,8 @@ help:
 	@echo "make test       lint, the docs build and the whole test suite on one Python (.venv, pinned dependencies)"
 	@echo "make stress     the timing, fork and server tests beside a CPU hog per core, on Python 3.10 and the default (30 min at most)"
 	@echo "make matrix     nox: the tests on Python 3.10-3.13, with the oldest supported releases, and the built wheel"
-	@echo "make lint       ruff check, ruff format --check, mypy --strict and import-linter (the layers)"
+	@echo "make lint       generated code current, ruff check, ruff format --check, mypy --strict and import-linter (the layers)"
+	@echo "make generate   rewrite the code generated from the option registry (after adding an option)"
 	@echo "make docs       build the documentation site into site/ (mkdocs build --strict)"
 	@echo "make docs-serve serve the documentation at http://127.0.0.1:8000, rebuilt on every change"
 	@echo "make collector  run the local collector at http://127.0.0.1:8765"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PageFields,
         TrackFields,
     )
+    from segment_web.core.options import ClientOptions
 
 _lock = threading.Lock()
 _default: Analytics | None = None
@@ -42,8 +43,9 @@ def _new_lock_in_forked_child() -> None:
 on_fork_in_child(_new_lock_in_forked_child)
 
 
-def configure(write_key: str = REQUIRED, **options: Any) -> Analytics:
-    """Create the default client (replacing, and flushing, any earlier one)."""
+def configure(write_key: str = REQUIRED, **options: Unpack[ClientOptions]) -> Analytics:
+    """Create the default client (replacing, and flushing, any earlier one); ``options``
+    are ``Analytics``'s keyword options."""
     global _default
     client = Analytics(write_key, **options)
     with _lock:

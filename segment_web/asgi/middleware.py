@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segment_web.asgi.lifespan import run_lifespan
 from segment_web.asgi.protocol import ASGIApp, Message, Receive, Scope, Send
@@ -20,11 +20,16 @@ from segment_web.core.client import Analytics
 from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
 from segment_web.process.sigterm import install_pending, terminating
-from segment_web.web.health import CONTENT_TYPE, health
+from segment_web.web.health import CONTENT_TYPE
 from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
 from segment_web.web.users import await_user_id, is_async_resolver
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from segment_web.web.settings import AdapterOptions
 
 logger = logging.getLogger("segment_web")
 
@@ -49,7 +54,7 @@ class SegmentMiddleware:
         write_key: str | None = None,
         *,
         client: Analytics | None = None,
-        **options: Any,
+        **options: Unpack[AdapterOptions],
     ) -> None:
         self.app = app
         values = dict(options)
@@ -118,7 +123,7 @@ class SegmentMiddleware:
             log_failure("flushing a request finished during shutdown")
 
     async def _health(self, send: Send) -> None:
-        code, body = health(self.client, self.integration.settings.health_max_failing)
+        code, body = self.integration.health()
         headers = [(b"content-type", CONTENT_TYPE.encode()), (b"cache-control", b"no-store")]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": code, "headers": headers})

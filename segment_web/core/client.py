@@ -13,7 +13,7 @@ from segment_web.core import capture
 from segment_web.core.calls import MessageCalls
 from segment_web.core.message import MessageType, normalize_fields
 from segment_web.core.options import require_option
-from segment_web.core.pipeline import CAPTURED, DEFAULT_MAX_IN_FLIGHT, Pipeline, QueueFullMode
+from segment_web.core.pipeline import CAPTURED, Pipeline, QueueFullMode
 from segment_web.core.processing import MessageChain, build_steps
 from segment_web.core.processing.before_send import Hooks
 from segment_web.core.processing.plan_check import PlanCheck
@@ -21,16 +21,11 @@ from segment_web.core.tracing import with_trace
 from segment_web.delivery.batch import MAX_BATCH_BYTES, Batch, envelope_overhead
 from segment_web.delivery.deliverer import Deliverer
 from segment_web.delivery.entry import Callback
-from segment_web.delivery.oauth import (
-    DEFAULT_AUTH_SERVER,
-    DEFAULT_SCOPE,
-    OAuthSettings,
-    check_oauth,
-)
+from segment_web.delivery.oauth import OAuthSettings, check_oauth
 from segment_web.delivery.reporting import Reporter
 from segment_web.delivery.routes import HttpOptions
 from segment_web.delivery.stats import Stats, key_label
-from segment_web.delivery.transport import DEFAULT_HOST, RetryPolicy, Transport, batch_endpoint
+from segment_web.delivery.transport import RetryPolicy, Transport, batch_endpoint
 from segment_web.errors import ClientClosedError, ValidationError
 from segment_web.plan.modes import PlanMode
 from segment_web.process import registry
@@ -89,7 +84,14 @@ class Analytics(MessageCalls):
         self,
         write_key: str = REQUIRED,
         *,
-        host: str = DEFAULT_HOST,
+        # The keyword options, generated from the registry (make generate):
+        # [[[cog
+        # from segment_web.core.options import CLIENT_OPTIONS
+        # for option in CLIENT_OPTIONS:
+        #     if option.name != "write_key":  # above
+        #         cog.outl(f"        {option.declaration()},")
+        # ]]]
+        host: str = "https://api.segment.io",
         flush_at: int = 20,
         flush_interval: float = 10.0,
         enable: bool = True,
@@ -99,18 +101,18 @@ class Analytics(MessageCalls):
         timeout: float = 15.0,
         gzip: bool = True,
         shutdown_timeout: float = 5.0,
+        flush_on_signals: bool = True,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 536_870_912,
+        spool_fsync_interval: float = 1.0,
         max_batch_size: int = 500,
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight: int = 12,
         on_queue_full: QueueFullMode = "drop",
         block_timeout: float = 10.0,
         before_send: Hooks = None,
         tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None,
         plan_mode: PlanMode = "report",
         allow_unplanned_events: bool = False,
-        flush_on_signals: bool = True,
-        spool_dir: str | os.PathLike[str] | None = None,
-        spool_max_bytes: int = 512 * 1024 * 1024,
-        spool_fsync_interval: float = 1.0,
         trace_context: bool = False,
         proxies: Mapping[str, str] | None = None,
         verify: bool | str | None = None,
@@ -120,8 +122,9 @@ class Analytics(MessageCalls):
         oauth_client_id: str | None = None,
         oauth_client_key: str | None = None,
         oauth_key_id: str | None = None,
-        oauth_auth_server: str = DEFAULT_AUTH_SERVER,
-        oauth_scope: str = DEFAULT_SCOPE,
+        oauth_auth_server: str = "https://oauth2.segment.io",
+        oauth_scope: str = "tracking_api:write",
+        # [[[end]]]
     ) -> None:
         if write_key is REQUIRED:
             raise ValueError("write_key is required: your Segment source's write key")

@@ -6,15 +6,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from segment_web.django.apps import get_integration
-from segment_web.web.health import CONTENT_TYPE, health
+from segment_web.web.health import CONTENT_TYPE
 
 
 def health_view(request: HttpRequest) -> HttpResponse:
     """The health answer of the app's client (``segment_web.web.health``); GET and HEAD."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    integration = get_integration()
-    code, body = health(integration.client, integration.settings.health_max_failing)
+    code, body = get_integration().health()
     response = HttpResponse(body, status=code, content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-store"
     return response

@@ -1,4 +1,4 @@
-"""The Flask extension: config keys → settings, request → facts, response → auto page.
+"""The Flask extension: request → facts, response → auto page (settings: ``conf.py``).
 
 Everything Segment-specific (context, anonymous id, cookie, auto-page rules) is decided
 by the shared request layer (``segment_web.web``); this module only reads Flask's request
@@ -8,40 +8,32 @@ and response into plain values and hooks the three request callbacks.
 from __future__ import annotations
 
 import functools
-import logging
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, Request, Response, current_app, g, has_request_context, request
 from werkzeug.local import LocalProxy
 
 from segment_web.core.client import Analytics
 from segment_web.core.handle import RequestAnalytics, current_request_analytics, streamed_with
-from segment_web.core.options import unknown_name
+from segment_web.flask.conf import check_option_names, read_settings
 from segment_web.web.facts import RequestFacts
-from segment_web.web.health import CONTENT_TYPE, health
+from segment_web.web.health import CONTENT_TYPE
 from segment_web.web.integration import Integration, log_failure
-from segment_web.web.settings import OPTION_NAMES, SegmentSettings, parse_settings
 from segment_web.web.tracked_request import TrackedRequest
-from segment_web.web.users import refuse_async_resolver
 from segment_web.web.wsgi import environ_headers
 
-logger = logging.getLogger("segment_web")
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-CONFIG_PREFIX = "SEGMENT_"
-# The app's own SEGMENT_* keys (say, analytics.js's write key): not warned about.
-IGNORE_KEYS = "SEGMENT_IGNORE_KEYS"
+    from segment_web.web.settings import AdapterOptions
+
 EXTENSION_KEY = "segment"  # the app's Analytics client, where users look for it
 INTEGRATION_KEY = "segment_web.web.integration"  # its settings and request rules too
 # Private per-request state on ``g``, next to the public ``g.analytics``: the request's
 # analytics and the token that resets the context variable behind ``segment_web.current()``.
 _ACTIVE = "_segment_active"
 HEALTH_ENDPOINT = "segment_health"
-
-
-def config_key(option: str) -> str:
-    """The Flask config key of a shared option: ``flush_at`` → ``SEGMENT_FLUSH_AT``."""
-    return CONFIG_PREFIX + option.upper()
 
 
 class Segment:
@@ -54,26 +46,43 @@ class Segment:
     defaults, so one ``Segment()`` may serve several apps.
     """
 
-    def __init__(self, app: Flask | None = None, **options: Any) -> None:
-        _check_option_names(options)
-        self._options: Mapping[str, Any] = dict(options)
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        write_key: str | Callable[..., Any] | None = None,
+        **options: Unpack[AdapterOptions],
+    ) -> None:
+        check_option_names(options)
+        self._options: dict[str, Any] = dict(options)
+        if write_key is not None:
+            self._options["write_key"] = write_key
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask, **options: Any) -> Integration:
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        write_key: str | Callable[..., Any] | None = None,
+        **options: Unpack[AdapterOptions],
+    ) -> Integration:
         """Validate the settings, build the app's client and hook its requests.
 
         Raises ``ValueError`` listing every bad setting; a missing write key only logs a
         warning, and the app then runs with a disabled client.
         """
-        _check_option_names(options)
+        check_option_names(options)
         if INTEGRATION_KEY in app.extensions:
             raise RuntimeError(
                 f"Segment is already set up on the Flask app {app.name!r}; "
                 "call init_app once per app"
             )
         # A callable write key (or host) is called in the request context, like user_id.
-        integration = Integration(_read_settings(app, {**self._options, **options}), zero_arg=True)
+        arguments = {**self._options, **options}
+        if write_key is not None:
+            arguments["write_key"] = write_key
+        integration = Integration(read_settings(app, arguments), zero_arg=True)
         app.extensions[EXTENSION_KEY] = integration.client
         app.extensions[INTEGRATION_KEY] = integration
         # segment_web.track() outside requests (CLI commands, jobs) uses this client
@@ -101,7 +110,7 @@ class Segment:
 
 
 def _health(integration: Integration) -> Response:
-    code, body = health(integration.client, integration.settings.health_max_failing)
+    code, body = integration.health()
     response = Response(body, status=code, content_type=CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -117,65 +126,6 @@ def integration_of(app: Flask) -> Integration:
             f"Segment is not set up on the Flask app {app.name!r}: call Segment(app) "
             "or segment.init_app(app) first"
         ) from None
-
-
-def _check_option_names(options: Mapping[str, Any]) -> None:
-    unknown = [name for name in options if name not in OPTION_NAMES]
-    if unknown:
-        raise TypeError(
-            "Segment got unexpected keyword argument(s): "
-            + "; ".join(unknown_name(name, OPTION_NAMES, repr) for name in unknown)
-        )
-
-
-def _read_settings(app: Flask, arguments: Mapping[str, Any]) -> SegmentSettings:
-    """``SEGMENT_*`` config, overridden by keyword arguments, through ``parse_settings``.
-
-    ``None`` means "not set" (``SEGMENT_HOST = os.environ.get(...)`` keeps the default).
-    A ``SEGMENT_*`` key that is no option is only warned about (most likely a misspelled
-    option): apps may keep their own keys under that prefix, and list them in
-    ``SEGMENT_IGNORE_KEYS`` to keep them quiet.
-    """
-    own = _ignored_keys(app.config.get(IGNORE_KEYS))
-    values: dict[str, Any] = {}
-    for key, value in app.config.items():
-        if key.startswith(CONFIG_PREFIX) and value is not None and key not in own:
-            values[key[len(CONFIG_PREFIX) :].lower()] = value
-    given = {name: value for name, value in arguments.items() if value is not None}
-    values.update(given)
-
-    def name_of(option: str) -> str:
-        return f"{option}= (argument)" if option in given else config_key(option)
-
-    settings, problems = parse_settings(values, name_of=name_of)
-    refuse_async_resolver(settings.user_id, name_of("user_id"), "the Flask extension")
-    fatal = [p.message for p in problems if p.fatal and p.option in OPTION_NAMES]
-    if fatal:
-        raise ValueError(
-            f"segment_web: invalid Segment settings for the Flask app {app.name!r}:\n- "
-            + "\n- ".join(fatal)
-        )
-    for problem in problems:
-        ignored = " (ignored)" if problem.option not in OPTION_NAMES else ""
-        logger.warning("segment_web: %s%s", problem.message, ignored)
-    return settings
-
-
-def _ignored_keys(value: Any) -> frozenset[str]:
-    """``SEGMENT_IGNORE_KEYS`` (itself among them): a list of full config key names."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple | set | frozenset) or not all(
-        isinstance(key, str) for key in value
-    ):
-        if value is not None:
-            logger.warning(
-                "segment_web: %s must be a list of config key names, got %r (ignored)",
-                IGNORE_KEYS,
-                value,
-            )
-        value = ()
-    return frozenset([IGNORE_KEYS, *value])
 
 
 def request_facts(req: Request) -> RequestFacts:

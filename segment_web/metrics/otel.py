@@ -41,9 +41,7 @@ class Instrumentation:
         meter = metrics.get_meter("segment_web", VERSION, meter_provider)
         self.closed = False
 
-        def observe(
-            read: Callable[[str, Stats], Iterable[Observation]],
-        ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(read: Read) -> Callable[[CallbackOptions], Iterable[Observation]]:
             def callback(options: CallbackOptions) -> Iterable[Observation]:
                 if self.closed:
                     return []
@@ -51,48 +49,13 @@ class Instrumentation:
 
             return callback
 
-        meter.create_observable_up_down_counter(
-            "segment.client.queue.size",
-            [observe(lambda label, s: [Observation(s.queue_depth, {LABEL: label})])],
-            unit="{message}",
-            description="Messages waiting to be sent",
-        )
-        meter.create_observable_up_down_counter(
-            "segment.client.queue.capacity",
-            [observe(lambda label, s: [Observation(s.queue_capacity, {LABEL: label})])],
-            unit="{message}",
-            description="Messages the queue holds before it drops (max_queue_size)",
-        )
-        meter.create_observable_counter(
-            "segment.client.message.accepted",
-            [observe(lambda label, s: [Observation(s.accepted, {LABEL: label})])],
-            unit="{message}",
-            description="Messages accepted by the calls",
-        )
-        meter.create_observable_counter(
-            "segment.client.message.processed",
-            [observe(_processed)],
-            unit="{message}",
-            description="Messages delivered, dropped or failed (error.type says which)",
-        )
-        meter.create_observable_up_down_counter(
-            "segment.client.batch.inflight",
-            [observe(lambda label, s: [Observation(s.batches_in_flight, {LABEL: label})])],
-            unit="{batch}",
-            description="Batches being delivered",
-        )
-        meter.create_observable_counter(
-            "segment.client.batch.retries",
-            [observe(lambda label, s: [Observation(s.retried, {LABEL: label})])],
-            unit="{attempt}",
-            description="Attempts that failed and were tried again",
-        )
-        meter.create_observable_up_down_counter(
-            "segment.client.spool.size",
-            [observe(_spool)],
-            unit="By",
-            description="Bytes in the spool directory",
-        )
+        for name, up_down, read, unit, description in _OBSERVED:
+            create = (
+                meter.create_observable_up_down_counter
+                if up_down
+                else meter.create_observable_counter
+            )
+            create(name, [observe(read)], unit=unit, description=description)
         self._duration = meter.create_histogram(
             "segment.client.batch.duration",
             unit="s",
@@ -114,6 +77,18 @@ class Instrumentation:
             stats_module.batch_listeners.remove(self._record)
 
 
+Read = Callable[[str, Stats], Iterable[Observation]]
+
+
+def _figure(value: Callable[[Stats], int]) -> Read:
+    """One figure of a client's stats, labelled with its write key."""
+
+    def read(label: str, stats: Stats) -> list[Observation]:
+        return [Observation(value(stats), {LABEL: label})]
+
+    return read
+
+
 def _processed(label: str, stats: Stats) -> list[Observation]:
     found = [Observation(stats.delivered, {LABEL: label})]
     for reason, count in stats.dropped.items():
@@ -127,6 +102,55 @@ def _spool(label: str, stats: Stats) -> list[Observation]:
     if stats.spool_bytes is None:
         return []
     return [Observation(stats.spool_bytes, {LABEL: label})]
+
+
+# name, whether it may go down (an up-down counter) or only up, what it reads, unit,
+# description.
+_OBSERVED: tuple[tuple[str, bool, Read, str, str], ...] = (
+    (
+        "segment.client.queue.size",
+        True,
+        _figure(lambda s: s.queue_depth),
+        "{message}",
+        "Messages waiting to be sent",
+    ),
+    (
+        "segment.client.queue.capacity",
+        True,
+        _figure(lambda s: s.queue_capacity),
+        "{message}",
+        "Messages the queue holds before it drops (max_queue_size)",
+    ),
+    (
+        "segment.client.message.accepted",
+        False,
+        _figure(lambda s: s.accepted),
+        "{message}",
+        "Messages accepted by the calls",
+    ),
+    (
+        "segment.client.message.processed",
+        False,
+        _processed,
+        "{message}",
+        "Messages delivered, dropped or failed (error.type says which)",
+    ),
+    (
+        "segment.client.batch.inflight",
+        True,
+        _figure(lambda s: s.batches_in_flight),
+        "{batch}",
+        "Batches being delivered",
+    ),
+    (
+        "segment.client.batch.retries",
+        False,
+        _figure(lambda s: s.retried),
+        "{attempt}",
+        "Attempts that failed and were tried again",
+    ),
+    ("segment.client.spool.size", True, _spool, "By", "Bytes in the spool directory"),
+)
 
 
 def instrument(meter_provider: MeterProvider | None = None) -> Instrumentation:

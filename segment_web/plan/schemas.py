@@ -3,7 +3,7 @@ compiling it once, and turning its errors into ``Violation``s.
 
 Two libraries, each for what it does best: ``jsonschema`` checks the plan's schemas and
 words every violation; ``fastjsonschema`` compiles each schema to Python code, which
-answers "valid?" about ten times faster on the caller's thread. Only a message it
+answers "valid?" about ten times faster on the caller's thread (CPython 3.11). Only a message it
 finds invalid (rare) is looked at by ``jsonschema``, whose verdict is final.
 
 A plan is untrusted input, and checking a call must neither fetch anything nor hang:

@@ -13,6 +13,7 @@ from segment_web.api import adopt_default
 from segment_web.core.client import Analytics
 from segment_web.web.context import RequestRules
 from segment_web.web.facts import RequestFacts
+from segment_web.web.health import health, pool_health
 from segment_web.web.settings import SegmentSettings
 from segment_web.web.tenants import ClientPool
 from segment_web.web.tracked_request import TrackedRequest
@@ -124,6 +125,14 @@ class Integration:
         if self.pool is not None:
             self.pool.shutdown()
         self.client.shutdown(timeout=self.client.shutdown_timeout)
+
+    def health(self) -> tuple[int, bytes]:
+        """The health answer (``segment_web.web.health``): the client's, or with a
+        per-request write key every pooled client's."""
+        max_failing = self.settings.health_max_failing
+        if self.pool is None:
+            return health(self.client, max_failing)
+        return pool_health(self.pool.clients(), max_failing)
 
     def start(
         self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None

@@ -24,6 +24,7 @@ from segment_web.core.options import (
     CLIENT_OPTIONS,
     Option,
     Problem,
+    SharedOptions,
     is_host,
     is_write_key,
     parse_options,
@@ -198,6 +199,7 @@ _PER_REQUEST = {
         "your Segment source's write key; or a callable (or dotted path) of the request "
         "returning it: one client per write key (see max_clients)",
         "—",
+        annotation="str | Callable[..., Any] | None",
     ),
     "host": Option(
         "host",
@@ -205,6 +207,7 @@ _PER_REQUEST = {
         _is_host,
         "tracking API: region, self-hosted endpoint; or, with a callable write_key, a "
         "callable of the request returning it",
+        annotation="str | Callable[..., Any]",
     ),
 }
 
@@ -214,6 +217,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         True,
         is_bool,
         "a page call per 2xx GET answered with text/html, named after the route or view",
+        annotation="bool",
     ),
     Option(
         "page_exclude",
@@ -222,30 +226,55 @@ WEB_OPTIONS: tuple[Option, ...] = (
         "regexes matched against the whole path: no automatic page there",
         "static/media files, health checks",
         _as_tuple,
+        annotation="tuple[str, ...]",
     ),
-    Option("anonymous_id_cookie", ANONYMOUS_ID_COOKIE, _is_cookie_name, "analytics.js's cookie"),
+    Option(
+        "anonymous_id_cookie",
+        ANONYMOUS_ID_COOKIE,
+        _is_cookie_name,
+        "analytics.js's cookie",
+        annotation="str",
+    ),
     Option(
         "set_anonymous_id_cookie",
         True,
         is_bool,
         "set that cookie (SameSite=Lax, readable by analytics.js) when the request had "
         "no usable one",
+        annotation="bool",
     ),
-    Option("anonymous_id_cookie_domain", None, _is_optional_str, "that cookie's Domain"),
-    Option("anonymous_id_cookie_max_age", ONE_YEAR, is_int(minimum=0), "its Max-Age", "one year"),
-    Option("capture_ip", True, is_bool, "send the client's address as context.ip"),
+    Option(
+        "anonymous_id_cookie_domain",
+        None,
+        _is_optional_str,
+        "that cookie's Domain",
+        annotation="str | None",
+    ),
+    Option(
+        "anonymous_id_cookie_max_age",
+        ONE_YEAR,
+        is_int(minimum=0),
+        "its Max-Age",
+        "one year",
+        annotation="int",
+    ),
+    Option(
+        "capture_ip", True, is_bool, "send the client's address as context.ip", annotation="bool"
+    ),
     Option(
         "forwarded_allow_ips",
         DEFAULT_FORWARDED_ALLOW_IPS,
         _is_ip_list,
         'proxies whose X-Forwarded-For, Forwarded and X-Real-IP are believed ("*": all)',
         normalize=_as_tuple,
+        annotation="str | tuple[str, ...]",
     ),
     Option(
         "anonymize_ip",
         False,
         is_bool,
         "mask context.ip to its network: IPv4 last octet, IPv6 last 80 bits zeroed",
+        annotation="bool",
     ),
     Option(
         "consent",
@@ -253,6 +282,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_optional_callable,
         "callable (or dotted path) given the framework's request, returning category → "
         "bool or None; sent as context.consent.categoryPreferences",
+        annotation="Callable[[Any], Any] | None",
     ),
     Option(
         "consent_cookie",
@@ -260,6 +290,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         _is_optional_cookie_name,
         "name of a Segment consent-manager cookie ('tracking-preferences') to read "
         "categories and destination flags from",
+        annotation="str | None",
     ),
     Option(
         "gpc_categories",
@@ -268,6 +299,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         "consent categories a request with Sec-GPC: 1 marks false (empty: GPC not read)",
         "none",
         _as_tuple,
+        annotation="tuple[str, ...]",
     ),
     Option(
         "user_id",
@@ -275,6 +307,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_optional_callable,
         "callable returning the current user's id, asked as each message is built "
         "(async ones, ASGI and Django under ASGI only: awaited once per request)",
+        annotation="Callable[..., Any] | None",
     ),
     Option(
         "session_id_header",
@@ -282,24 +315,28 @@ WEB_OPTIONS: tuple[Option, ...] = (
         _is_optional_header_name,
         "header carrying the browser's session id (analytics.js/Amplitude: ms since the "
         "epoch), sent as integrations['Actions Amplitude'].session_id and context.sessionId",
+        annotation="str | None",
     ),
     Option(
         "session_id_cookie",
         None,
         _is_optional_cookie_name,
         "cookie carrying that session id, read when the header is absent",
+        annotation="str | None",
     ),
     Option(
         "user_id_timeout",
         1.0,
         is_seconds(positive=True),
         "how long an async user_id is awaited before the request goes without a user id",
+        annotation="float",
     ),
     Option(
         "span_enduser_id",
         False,
         is_trace_option,
         "set enduser.id on the request's OpenTelemetry server span once the user is resolved",
+        annotation="bool",
     ),
     Option(
         "health_path",
@@ -307,12 +344,14 @@ WEB_OPTIONS: tuple[Option, ...] = (
         _is_optional_path,
         "Flask and ASGI: answer GETs here with the client's stats as JSON (503 when "
         "failing); Django: add segment_web.django.health_view to urls.py instead",
+        annotation="str | None",
     ),
     Option(
         "health_max_failing",
         300.0,
         is_seconds(positive=True),
         "seconds of delivery failing without a success before the health answer is 503",
+        annotation="float",
     ),
     Option(
         "max_clients",
@@ -320,6 +359,7 @@ WEB_OPTIONS: tuple[Option, ...] = (
         is_int(minimum=1),
         "with a callable write_key: how many clients (one per write key and host) are "
         "kept; past it the least recently used is flushed and closed",
+        annotation="int",
     ),
 )
 OPTIONS: tuple[Option, ...] = (
@@ -334,60 +374,67 @@ class SegmentSettings:
     """Every adapter option with its default (from ``OPTIONS``). Build it with
     ``parse_settings``."""
 
-    write_key: str | Callable[..., Any] | None = _DEFAULTS["write_key"]
-    host: str | Callable[..., Any] = DEFAULT_HOST
-    flush_at: int = _DEFAULTS["flush_at"]
-    flush_interval: float = _DEFAULTS["flush_interval"]
-    enable: bool = _DEFAULTS["enable"]
-    error_handler: Callable[[Exception], Any] | None = _DEFAULTS["error_handler"]
-    max_queue_size: int = _DEFAULTS["max_queue_size"]
-    max_retries: int = _DEFAULTS["max_retries"]
-    timeout: float = _DEFAULTS["timeout"]
-    gzip: bool = _DEFAULTS["gzip"]
-    shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
-    flush_on_signals: bool = _DEFAULTS["flush_on_signals"]
-    spool_dir: str | os.PathLike[str] | None = _DEFAULTS["spool_dir"]
-    spool_max_bytes: int = _DEFAULTS["spool_max_bytes"]
-    spool_fsync_interval: float = _DEFAULTS["spool_fsync_interval"]
-    max_batch_size: int = _DEFAULTS["max_batch_size"]
-    max_in_flight: int = _DEFAULTS["max_in_flight"]
-    on_queue_full: QueueFullMode = _DEFAULTS["on_queue_full"]
-    block_timeout: float = _DEFAULTS["block_timeout"]
-    before_send: Hooks = _DEFAULTS["before_send"]
-    tracking_plan: TrackingPlan | str | os.PathLike[str] | None = _DEFAULTS["tracking_plan"]
-    plan_mode: PlanMode = _DEFAULTS["plan_mode"]
-    allow_unplanned_events: bool = _DEFAULTS["allow_unplanned_events"]
-    trace_context: bool = _DEFAULTS["trace_context"]
-    proxies: Mapping[str, str] | None = _DEFAULTS["proxies"]
-    verify: bool | str | None = _DEFAULTS["verify"]
-    cert: str | tuple[str, str] | None = _DEFAULTS["cert"]
-    headers: Mapping[str, str] | None = _DEFAULTS["headers"]
-    transport: Any = _DEFAULTS["transport"]
-    oauth_client_id: str | None = _DEFAULTS["oauth_client_id"]
-    oauth_client_key: str | None = _DEFAULTS["oauth_client_key"]
-    oauth_key_id: str | None = _DEFAULTS["oauth_key_id"]
-    oauth_auth_server: str = _DEFAULTS["oauth_auth_server"]
-    oauth_scope: str = _DEFAULTS["oauth_scope"]
-    auto_page: bool = _DEFAULTS["auto_page"]
-    page_exclude: tuple[str, ...] = DEFAULT_PAGE_EXCLUDE
-    anonymous_id_cookie: str = ANONYMOUS_ID_COOKIE
-    set_anonymous_id_cookie: bool = _DEFAULTS["set_anonymous_id_cookie"]
-    anonymous_id_cookie_domain: str | None = _DEFAULTS["anonymous_id_cookie_domain"]
-    anonymous_id_cookie_max_age: int = ONE_YEAR
-    capture_ip: bool = _DEFAULTS["capture_ip"]
-    forwarded_allow_ips: str | tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
-    anonymize_ip: bool = _DEFAULTS["anonymize_ip"]
-    consent: Callable[[Any], Any] | None = _DEFAULTS["consent"]
-    consent_cookie: str | None = _DEFAULTS["consent_cookie"]
+    # Generated from OPTIONS (make generate):
+    # [[[cog
+    # from segment_web.web.settings import OPTIONS
+    # for option in OPTIONS:
+    #     cog.outl(f"    {option.declaration(defaults='_DEFAULTS')}")
+    # ]]]
+    write_key: str | Callable[..., Any] | None = None
+    host: str | Callable[..., Any] = "https://api.segment.io"
+    flush_at: int = 20
+    flush_interval: float = 10.0
+    enable: bool = True
+    error_handler: Callable[[Exception], Any] | None = None
+    max_queue_size: int = 10_000
+    max_retries: int = 10
+    timeout: float = 15.0
+    gzip: bool = True
+    shutdown_timeout: float = 5.0
+    flush_on_signals: bool = True
+    spool_dir: str | os.PathLike[str] | None = None
+    spool_max_bytes: int = 536_870_912
+    spool_fsync_interval: float = 1.0
+    max_batch_size: int = 500
+    max_in_flight: int = 12
+    on_queue_full: QueueFullMode = "drop"
+    block_timeout: float = 10.0
+    before_send: Hooks = None
+    tracking_plan: TrackingPlan | str | os.PathLike[str] | None = None
+    plan_mode: PlanMode = "report"
+    allow_unplanned_events: bool = False
+    trace_context: bool = False
+    proxies: Mapping[str, str] | None = None
+    verify: bool | str | None = None
+    cert: str | tuple[str, str] | None = None
+    headers: Mapping[str, str] | None = None
+    transport: Any = None
+    oauth_client_id: str | None = None
+    oauth_client_key: str | None = None
+    oauth_key_id: str | None = None
+    oauth_auth_server: str = "https://oauth2.segment.io"
+    oauth_scope: str = "tracking_api:write"
+    auto_page: bool = True
+    page_exclude: tuple[str, ...] = _DEFAULTS["page_exclude"]
+    anonymous_id_cookie: str = "ajs_anonymous_id"
+    set_anonymous_id_cookie: bool = True
+    anonymous_id_cookie_domain: str | None = None
+    anonymous_id_cookie_max_age: int = 31_536_000
+    capture_ip: bool = True
+    forwarded_allow_ips: str | tuple[str, ...] = "127.0.0.1,::1"
+    anonymize_ip: bool = False
+    consent: Callable[[Any], Any] | None = None
+    consent_cookie: str | None = None
     gpc_categories: tuple[str, ...] = ()
-    user_id: Callable[..., Any] | None = _DEFAULTS["user_id"]
-    session_id_header: str | None = _DEFAULTS["session_id_header"]
-    session_id_cookie: str | None = _DEFAULTS["session_id_cookie"]
-    user_id_timeout: float = _DEFAULTS["user_id_timeout"]
-    span_enduser_id: bool = _DEFAULTS["span_enduser_id"]
-    health_path: str | None = _DEFAULTS["health_path"]
-    health_max_failing: float = _DEFAULTS["health_max_failing"]
-    max_clients: int = _DEFAULTS["max_clients"]
+    user_id: Callable[..., Any] | None = None
+    session_id_header: str | None = None
+    session_id_cookie: str | None = None
+    user_id_timeout: float = 1.0
+    span_enduser_id: bool = False
+    health_path: str | None = None
+    health_max_failing: float = 300.0
+    max_clients: int = 16
+    # [[[end]]]
 
     @property
     def per_request(self) -> bool:
@@ -397,6 +444,41 @@ class SegmentSettings:
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Analytics`` (the write key excepted)."""
         return {name: getattr(self, name) for name in CLIENT_OPTION_NAMES if name != "write_key"}
+
+
+class AdapterOptions(SharedOptions, total=False):
+    """The adapters' keyword options but ``write_key``, to type their ``**options``
+    (``SegmentMiddleware(app, write_key, **options)``, ``Segment(app, **options)``)."""
+
+    # Generated from OPTIONS (make generate):
+    # [[[cog
+    # from segment_web.web.settings import _PER_REQUEST, WEB_OPTIONS
+    # for option in [*_PER_REQUEST.values(), *WEB_OPTIONS]:
+    #     if option.name != "write_key":  # a parameter of its own
+    #         cog.outl(f"    {option.name}: {option.annotation}")
+    # ]]]
+    host: str | Callable[..., Any]
+    auto_page: bool
+    page_exclude: tuple[str, ...]
+    anonymous_id_cookie: str
+    set_anonymous_id_cookie: bool
+    anonymous_id_cookie_domain: str | None
+    anonymous_id_cookie_max_age: int
+    capture_ip: bool
+    forwarded_allow_ips: str | tuple[str, ...]
+    anonymize_ip: bool
+    consent: Callable[[Any], Any] | None
+    consent_cookie: str | None
+    gpc_categories: tuple[str, ...]
+    user_id: Callable[..., Any] | None
+    session_id_header: str | None
+    session_id_cookie: str | None
+    user_id_timeout: float
+    span_enduser_id: bool
+    health_path: str | None
+    health_max_failing: float
+    max_clients: int
+    # [[[end]]]
 
 
 def parse_settings(

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from segment_web import MessageDropped
+from segment_web import Analytics, MessageDropped
 from tests.core.helpers import Callbacks, MakeClient, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
@@ -97,23 +97,32 @@ def test_a_run_of_5xx_is_retried_per_batch_and_each_message_reported_once(
     assert client._transport.gate.failures == 0  # the run ended with a success
 
 
-def test_block_mode_waits_up_to_block_timeout_then_drops_and_reports(
-    make_client: MakeClient, server: RecordingServer
-) -> None:
-    server.default = Reply(delay=30.0)  # the one sender stays busy: the queue stays full
+def _full_queue_in_block_mode(
+    make_client: MakeClient, server: RecordingServer, block_timeout: float
+) -> Analytics:
+    """A client in block mode whose one sender holds a batch the server answers late,
+    with its queue (max_queue_size=2) full behind it."""
     client = make_client(
         flushed=False,
         flush_at=1,
         max_queue_size=2,
         max_in_flight=1,
         on_queue_full="block",
-        block_timeout=0.5,
+        block_timeout=block_timeout,
     )
     client.track(user_id="u", event="In flight")
     server.wait_arrived(1, timeout=5)
     client.track(user_id="u", event="Q1")
     client.track(user_id="u", event="Q2")
     assert client.queued == 2
+    return client
+
+
+def test_block_mode_waits_up_to_block_timeout_then_drops_and_reports(
+    make_client: MakeClient, server: RecordingServer
+) -> None:
+    server.default = Reply(delay=30.0)  # the one sender stays busy: the queue stays full
+    client = _full_queue_in_block_mode(make_client, server, block_timeout=0.5)
     callback = Callbacks()
     start = time.monotonic()
     client.track(user_id="u", event="Too many", callback=callback)
@@ -128,18 +137,7 @@ def test_block_mode_lets_the_caller_in_once_a_batch_makes_room(
     make_client: MakeClient, server: RecordingServer
 ) -> None:
     server.reply(Reply(delay=30.0))  # held until released
-    client = make_client(
-        flushed=False,
-        flush_at=1,
-        max_queue_size=2,
-        max_in_flight=1,
-        on_queue_full="block",
-        block_timeout=60,
-    )
-    client.track(user_id="u", event="In flight")
-    server.wait_arrived(1, timeout=5)
-    client.track(user_id="u", event="Q1")
-    client.track(user_id="u", event="Q2")
+    client = _full_queue_in_block_mode(make_client, server, block_timeout=60)
     callback = Callbacks()
     caller = threading.Thread(
         target=lambda: client.track(user_id="u", event="Waits", callback=callback)

@@ -40,3 +40,11 @@ def test_disabled_in_production_is_a_warning(use_segment: Callable[..., Integrat
         assert "segment_web.W009" not in ids()
     use_segment()
     assert "segment_web.W009" not in ids()
+
+
+def test_a_probe_gets_no_anonymous_id_cookie(use_segment: Callable[..., Integration]) -> None:
+    # A monitor polling the health view is no visitor; a page still gets the cookie.
+    use_segment()
+    http = Client()
+    assert "ajs_anonymous_id" not in http.get("/segment/health").cookies
+    assert "ajs_anonymous_id" in http.get("/health").cookies

@@ -11,7 +11,7 @@ from flask import Flask
 
 from segment_web import Analytics
 from segment_web.flask import Segment, integration_of
-from segment_web.flask.extension import config_key
+from segment_web.flask.conf import config_key
 from segment_web.web.integration import Integration
 from segment_web.web.settings import IMPORTABLE
 from tests.flask.conftest import create_app, delivered, integration_in

@@ -8,8 +8,14 @@ import inspect
 import pytest
 
 from segment_web import Analytics
-from segment_web.core.options import CLIENT_OPTIONS, require_option
-from segment_web.web.settings import OPTIONS, SegmentSettings, parse_settings
+from segment_web.core.options import (
+    CLIENT_IDENTITY,
+    CLIENT_OPTIONS,
+    ClientOptions,
+    SharedOptions,
+    require_option,
+)
+from segment_web.web.settings import OPTIONS, AdapterOptions, SegmentSettings, parse_settings
 
 
 def test_the_client_constructor_has_the_registry_defaults() -> None:
@@ -25,6 +31,25 @@ def test_settings_fields_are_the_registry() -> None:
     assert [f for f in inspect.signature(SegmentSettings).parameters] == [o.name for o in OPTIONS]
     for option in OPTIONS:
         assert getattr(defaults, option.name) == option.default, option.name
+
+
+def test_the_typed_keyword_options_are_the_registry() -> None:
+    # Generated like the signatures above: the client's, the adapters' (per-request
+    # write_key and host apart), and what they share.
+    client = [o.name for o in CLIENT_OPTIONS if o.name != "write_key"]
+    assert sorted(ClientOptions.__optional_keys__) == sorted(client)
+    assert sorted(AdapterOptions.__optional_keys__) == sorted(
+        o.name for o in OPTIONS if o.name != "write_key"
+    )
+    shared = sorted(SharedOptions.__optional_keys__)
+    assert shared == sorted(name for name in client if name not in CLIENT_IDENTITY)
+    assert not ClientOptions.__required_keys__ and not AdapterOptions.__required_keys__
+
+
+def test_the_adapters_choose_the_client_by_the_clients_identity_options() -> None:
+    # The options the adapters may take per request are the ones that pick the client.
+    per_request = [o.name for o in OPTIONS if o not in CLIENT_OPTIONS and o.name in CLIENT_IDENTITY]
+    assert per_request == list(CLIENT_IDENTITY)
 
 
 @pytest.mark.parametrize("flush_at", [0, -3])
