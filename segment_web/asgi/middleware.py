@@ -21,7 +21,7 @@ from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
 from segment_web.process.sigterm import install_pending, terminating
 from segment_web.web.health import CONTENT_TYPE
-from segment_web.web.integration import Integration, log_failure
+from segment_web.web.integration import Integration, log_failure, never_raise
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
 from segment_web.web.users import await_user_id, is_async_resolver
@@ -104,7 +104,11 @@ class SegmentMiddleware:
         user_id: Any = None
         if self._async_user_id is not None:
             user_id = await await_user_id(self._async_user_id, scope, self._user_id_timeout)
-        tracked = self._start(scope, user_id)
+        client = None
+        if self.integration.pool is not None:
+            with never_raise("choosing the request's client"):
+                client = await self.integration.aclient_for(scope)
+        tracked = self._start(scope, user_id, client)
         if tracked is None:
             await self.app(scope, receive, send)
             return
@@ -129,13 +133,13 @@ class SegmentMiddleware:
         await send({"type": "http.response.start", "status": code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _start(self, scope: Scope, user_id: Any) -> TrackedRequest | None:
+    def _start(self, scope: Scope, user_id: Any, client: Analytics | None) -> TrackedRequest | None:
         """The request's analytics, published in ``scope["state"]``; None (logged) on failure.
         ``user_id``: an async resolver's answer, else the sync resolver is used."""
         try:
             if self._async_user_id is None:
                 user_id = self._user_resolver(scope)
-            tracked = self.integration.start(request_facts(scope), user_id)
+            tracked = self.integration.start(request_facts(scope), user_id, client)
             if tracked is not None:
                 scope.setdefault("state", {})["analytics"] = tracked.handle
             return tracked

@@ -15,6 +15,7 @@ from django.http.request import split_domain_port, validate_host
 from django.http.response import HttpResponseBase
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
+from segment_web.core.client import Analytics
 from segment_web.core.handle import RequestAnalytics, activate, streamed_with
 from segment_web.django.apps import app_config
 from segment_web.django.views import health_view
@@ -92,7 +93,11 @@ class SegmentMiddleware:
             user_id = await await_user_id(custom, request, settings.user_id_timeout)
         else:
             user_id = RequestUser(request, custom)
-        tracked = self._start(integration, request, user_id)
+        client = None
+        if integration.pool is not None:  # a new tenant's client is built off the loop
+            with never_raise("choosing the request's client"):
+                client = await integration.aclient_for(request)
+        tracked = self._start(integration, request, user_id, client)
         with activate(request.analytics):
             response = await self.get_response(request)
         if isinstance(user_id, RequestUser) and user_id.needs_loading():
@@ -104,10 +109,14 @@ class SegmentMiddleware:
         return response
 
     def _start(
-        self, integration: Integration, request: HttpRequest, user_id: Any
+        self,
+        integration: Integration,
+        request: HttpRequest,
+        user_id: Any,
+        client: Analytics | None = None,
     ) -> TrackedRequest | None:
         try:
-            tracked = integration.start(read_facts(request), user_id)
+            tracked = integration.start(read_facts(request), user_id, client)
         except Exception:
             log_failure("reading the request")
             tracked = None

@@ -134,12 +134,32 @@ class Integration:
             return health(self.client, max_failing)
         return pool_health(self.pool.clients(), max_failing)
 
+    async def aclient_for(self, request: Any) -> Analytics:
+        """The client of ``request`` (the framework's request: what a callable write key
+        is given), a new tenant's built on a worker thread, so that opening its spool
+        never blocks the event loop. Without a per-request write key, ``client``."""
+        pool = self.pool
+        if pool is None:
+            return self.client
+        key = pool.choose(request)
+        if key is None:
+            return self.client
+        client = pool.pooled(key)
+        if client is None:
+            client = await asyncio.get_running_loop().run_in_executor(None, pool.get_or_build, key)
+        return client
+
     def start(
-        self, facts: RequestFacts, user_id: Callable[[], Any] | str | int | None = None
+        self,
+        facts: RequestFacts,
+        user_id: Callable[[], Any] | str | int | None = None,
+        client: Analytics | None = None,
     ) -> TrackedRequest | None:
-        """The request's analytics, or None (logged) if reading the request failed."""
+        """The request's analytics, or None (logged) if reading the request failed.
+        ``client``: the one ``aclient_for`` chose, else it is chosen here."""
         try:
-            client = self.client if self.pool is None else self.pool.client_for(facts.request)
+            if client is None:
+                client = self.client if self.pool is None else self.pool.client_for(facts.request)
             return TrackedRequest(self.rules, client, facts, user_id)
         except Exception:
             log_failure("starting the request's analytics")

@@ -60,27 +60,49 @@ class ClientPool:
         self._lock = threading.Lock()
 
     def client_for(self, argument: Any) -> Analytics:
+        """The client of the request's write key and host, built if need be."""
+        key = self.choose(argument)
+        if key is None:
+            return self._fallback
+        return self.pooled(key) or self.get_or_build(key)
+
+    def choose(self, argument: Any) -> tuple[str, str] | None:
+        """The request's (write key, host) from the callables; None (warned about once)
+        when they fail or answer something unusable."""
         try:
             args = () if self._zero_arg else (argument,)
             write_key = self._write_key(*args)
             host = self._host(*args) if self._host is not None else self._static_host
         except Exception as error:
             self._warn(f"the write_key/host callable raised {type(error).__name__}: {error}")
-            return self._fallback
+            return None
         if not isinstance(write_key, str) or not write_key.strip():
             self._warn(f"the write_key callable returned {write_key!r}, not a write key")
-            return self._fallback
+            return None
         if not isinstance(host, str) or not host.strip():
             self._warn(f"the host callable returned {host!r}, not a host")
-            return self._fallback
-        key = (write_key, host)
+            return None
+        return write_key, host
+
+    def pooled(self, key: tuple[str, str]) -> Analytics | None:
+        """The client of ``key`` if the pool has it (now the most recently used)."""
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+            return client
+
+    def get_or_build(self, key: tuple[str, str]) -> Analytics:
+        """The client of ``key``, built when the pool has none: file and thread work (a
+        spool opened, a plan loaded), so the ASGI adapter calls this off the event loop.
+        A client that cannot be built is the disabled fallback (warned about once)."""
         with self._lock:
             client = self._clients.get(key)
             if client is not None:
                 self._clients.move_to_end(key)
                 return client
             try:
-                client = self._build(write_key, host)
+                client = self._build(*key)
             except Exception as error:  # a host Analytics refuses, a spool it cannot open
                 self._warn(f"no client for that write key: {type(error).__name__}: {error}")
                 return self._fallback

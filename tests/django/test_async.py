@@ -3,7 +3,9 @@ async and sync views."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -15,6 +17,7 @@ from django.test import AsyncClient
 from segment_web.django import SegmentMiddleware
 from segment_web.web.integration import Integration
 from tests.django.helpers import sent
+from tests.support.file_audit import file_work_in
 from tests.support.recording_server import RecordingServer
 
 T = TypeVar("T")
@@ -107,3 +110,24 @@ def test_a_custom_user_id_is_used_on_the_async_path(
     run(scenario)
     messages = sent(integration, server, 3)
     assert [message["userId"] for message in messages] == ["u-7"] * 3
+
+
+def test_a_new_tenants_client_is_built_off_the_event_loop(
+    use_segment: Callable[..., Integration], server: RecordingServer, tmp_path: Path
+) -> None:
+    # Building a tenant's client opens its spool (directories, files): never on the loop.
+    spool = tmp_path / "spool"
+    integration = use_segment(WRITE_KEY=lambda request: "tenant-key-1", SPOOL_DIR=str(spool))
+
+    async def scenario() -> int:
+        await AsyncClient().get("/async/")
+        return threading.get_ident()  # the event loop's thread
+
+    try:
+        with file_work_in(spool) as seen:
+            loop_thread = run(scenario)
+        assert seen, "the tenant's spool was never opened"
+        assert not [work for work in seen if work[2] == loop_thread], seen
+        assert integration.pool is not None and len(integration.pool.clients()) == 1
+    finally:
+        integration.shutdown()
