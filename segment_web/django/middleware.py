@@ -17,6 +17,7 @@ from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from segment_web.core.handle import RequestAnalytics, activate, streamed_with
 from segment_web.django.apps import app_config
+from segment_web.django.views import health_view
 from segment_web.web.facts import RequestFacts
 from segment_web.web.integration import Integration, log_failure, never_raise
 from segment_web.web.tracked_request import TrackedRequest
@@ -124,8 +125,8 @@ class SegmentMiddleware:
         request: HttpRequest,
         response: HttpResponseBase,
     ) -> None:
-        if tracked is None:
-            return
+        if tracked is None or answered_by(request, health_view):
+            return  # a health probe gets no cookie and no page, as under Flask and ASGI
         try:
             cookie = tracked.cookie()
             if cookie is not None and cookie.name not in response.cookies:
@@ -277,6 +278,11 @@ def unloaded(user: Any) -> bool:
 def _is_auth_middleware_user(user: Any) -> bool:
     loader = user.__dict__.get("_setupfunc")
     return getattr(loader, "__module__", None) == _AUTH_MIDDLEWARE_MODULE
+
+
+def answered_by(request: HttpRequest, view: Callable[..., Any]) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.func is view
 
 
 def page_name(request: HttpRequest) -> str | None:
