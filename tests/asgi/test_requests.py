@@ -1,10 +1,11 @@
-"""What a request puts on the wire: context fields, the anonymous-id cookie, automatic pages."""
+"""ASGI specifics of what a request puts on the wire: a TestClient peer that is no
+address, a cookie the app sets itself, pages named after mounted routes, root_path, any
+iterable of headers (the rules every adapter shares are in tests/conformance)."""
 
 from __future__ import annotations
 
 import uuid
 from importlib.metadata import version
-from typing import Any
 
 import httpx
 import pytest
@@ -16,54 +17,6 @@ from segment_web.asgi import SegmentMiddleware
 from segment_web.asgi.protocol import Message, Receive, Scope, Send
 from tests.asgi.apps import http_scope, starlette_app
 from tests.support.recording_server import RecordingServer
-
-
-async def get(
-    app: Any, url: str, *, peer: tuple[str, int] = ("10.0.0.9", 123), **kwargs: Any
-) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app, client=peer)
-    async with httpx.AsyncClient(transport=transport, base_url="https://shop.example") as http:
-        return await http.get(url, **kwargs)
-
-
-@pytest.mark.anyio
-async def test_every_context_field_reaches_the_wire(
-    client: Analytics, server: RecordingServer
-) -> None:
-    app = SegmentMiddleware(starlette_app(), client=client)
-    headers = {
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
-        "Accept-Language": "de-CH;q=0.8, fr-CH, en;q=0.5",
-        "Referer": "https://news.example/today",
-        "Cookie": "theme=dark; ajs_anonymous_id=%22a1b2-c3%22; other=1",
-    }
-    url = "/articles/hello?utm_source=newsletter&utm_campaign=spring&q=shoes"
-    response = await get(app, url, headers=headers)
-    assert response.status_code == 200
-    assert "set-cookie" not in response.headers
-    await client.aflush(timeout=10)
-
-    (page,) = server.messages
-    assert page["type"] == "page"
-    assert page["name"] == "article"
-    assert page["anonymousId"] == "a1b2-c3"
-    assert "userId" not in page
-    expected_page = {
-        "path": "/articles/hello",
-        "url": f"https://shop.example{url}",
-        "search": "?utm_source=newsletter&utm_campaign=spring&q=shoes",
-        "referrer": "https://news.example/today",
-    }
-    assert page["properties"] == expected_page
-    context = dict(page["context"])
-    assert context.pop("library")["name"] == "segment-web"
-    assert context == {
-        "ip": "10.0.0.9",
-        "userAgent": headers["User-Agent"],
-        "locale": "fr-CH",
-        "page": expected_page,
-        "campaign": {"source": "newsletter", "name": "spring"},
-    }
 
 
 def test_a_new_visitor_gets_the_cookie_and_its_id(

@@ -1,4 +1,6 @@
-"""What a request gives its messages: ids, cookie, IP, user agent, locale, page, campaign."""
+"""Django specifics of what a request gives its messages: a track call from a view, the
+logged-in user as the user id, module-level calls, the test fixture (the rules every
+adapter shares are in tests/conformance)."""
 
 from __future__ import annotations
 
