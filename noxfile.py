@@ -75,9 +75,7 @@ TIERS = {
         "tests/django",
         "tests/flask",
         "tests/asgi",
-        "tests/privacy",
-        "tests/identity",
-        "tests/tenants",
+        "tests/conformance",
         "tests/examples",
     ],
     "process-models": ["tests/process_models"],
@@ -101,7 +99,7 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(python=PACKAGE_PYTHON)
 def adapters(session: nox.Session) -> None:
-    """Django, Flask and ASGI through their test clients, and the shared adapter suite."""
+    """The adapters through their test clients: tests/conformance and their own folders."""
     run_tier(session, "adapters")
 
 

@@ -134,11 +134,11 @@ class SegmentMiddleware:
         request: HttpRequest,
         response: HttpResponseBase,
     ) -> None:
-        if tracked is None:
-            return
+        if tracked is None or answered_by(request, health_view):
+            return  # a health probe gets no cookie and no page, as under Flask and ASGI
         try:
             cookie = tracked.cookie()
-            if cookie is not None and cookie.name not in response.cookies and not _probe(request):
+            if cookie is not None and cookie.name not in response.cookies:
                 response.set_cookie(**cookie.kwargs())
             if response.streaming and getattr(response, "file_to_stream", None) is None:
                 # The body is produced after this middleware returned: keep the request's
@@ -152,13 +152,6 @@ class SegmentMiddleware:
         integration.finish(
             tracked, response.status_code, response.get("Content-Type"), page_name(request)
         )
-
-
-def _probe(request: HttpRequest) -> bool:
-    """The request went to ``health_view``: a monitor, which gets no anonymous id (as
-    the Flask and ASGI adapters leave their health paths alone)."""
-    match = getattr(request, "resolver_match", None)
-    return match is not None and match.func is health_view
 
 
 class RequestUser:
@@ -295,6 +288,11 @@ def unloaded(user: Any) -> bool:
 def _is_auth_middleware_user(user: Any) -> bool:
     loader = user.__dict__.get("_setupfunc")
     return getattr(loader, "__module__", None) == _AUTH_MIDDLEWARE_MODULE
+
+
+def answered_by(request: HttpRequest, view: Callable[..., Any]) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.func is view
 
 
 def page_name(request: HttpRequest) -> str | None:

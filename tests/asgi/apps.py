@@ -31,18 +31,6 @@ async def article(request: Request) -> HTMLResponse:
     return HTMLResponse(PAGE)
 
 
-async def data(request: Request) -> JSONResponse:
-    return JSONResponse({"ok": True})
-
-
-async def form(request: Request) -> HTMLResponse:
-    return HTMLResponse(PAGE)
-
-
-async def missing(request: Request) -> HTMLResponse:
-    return HTMLResponse(PAGE, status_code=404)
-
-
 async def clicked(request: Request) -> JSONResponse:
     request.state.analytics.track(event="Clicked", properties={"via": "handle"})
     return JSONResponse({"ok": True})
@@ -97,11 +85,6 @@ def routes() -> list[Any]:
     return [
         Route("/", home, name="home"),
         Route("/articles/{slug}", article, name="article"),
-        Route("/api/data", data),
-        Route("/form", form, methods=["POST"]),
-        Route("/missing", missing),
-        Route("/health", home),
-        Route("/static/site.css", home),
         Route("/click", clicked),
         Route("/sync", sync_track),
         Route("/background", background),

@@ -12,3 +12,6 @@ def sent(integration: Integration, server: RecordingServer, count: int) -> list[
     messages = server.wait_for(count)
     assert len(messages) == count, [(m["type"], m.get("event"), m.get("name")) for m in messages]
     return messages
+
+
+ADA_TOKEN = "a" * 40  # ada's DRF token in tests/django/served_site.py

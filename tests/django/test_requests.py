@@ -1,4 +1,6 @@
-"""What a request gives its messages: ids, cookie, IP, user agent, locale, page, campaign."""
+"""Django specifics of what a request gives its messages: a track call from a view, the
+logged-in user as the user id, module-level calls, the test fixture (the rules every
+adapter shares are in tests/conformance)."""
 
 from __future__ import annotations
 
@@ -58,80 +60,6 @@ def test_a_track_call_in_a_view_carries_the_request(
     assert context["campaign"] == {"source": "news", "name": "spring"}
     assert context["library"]["name"] == "segment-web"
     assert server.accepted[0].body["writeKey"] == "django-test-key"
-
-
-def test_a_new_anonymous_id_is_set_as_a_lax_one_year_script_readable_cookie(
-    segment: Integration,
-) -> None:
-    plain = Client().get("/api/hello/").cookies[COOKIE]
-    assert plain["max-age"] == 365 * 24 * 3600
-    assert plain["samesite"] == "Lax"
-    assert plain["path"] == "/"
-    assert not plain["httponly"]
-    assert not plain["secure"]
-    assert "HttpOnly" not in plain.OutputString()
-    assert Client().get("/api/hello/", secure=True).cookies[COOKIE]["secure"] is True
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("%22anon-classic%22", "anon-classic"), ("anon-plain", "anon-plain")],
-    ids=["classic-json-quoted", "plain"],
-)
-def test_the_anonymous_id_comes_from_the_analytics_js_cookie(
-    segment: Integration, server: RecordingServer, raw: str, expected: str
-) -> None:
-    client = Client()
-    client.cookies[COOKIE] = raw
-    response = client.get("/track/")
-    (message,) = sent(segment, server, 1)
-    assert message["anonymousId"] == expected
-    assert COOKIE not in response.cookies
-
-
-def test_the_cookie_setting_can_be_turned_off(
-    use_segment: Callable[..., Integration], server: RecordingServer
-) -> None:
-    integration = use_segment(SET_ANONYMOUS_ID_COOKIE=False)
-    response = Client().get("/track/")
-    (message,) = sent(integration, server, 1)
-    assert COOKIE not in response.cookies
-    uuid.UUID(message["anonymousId"])
-
-
-def test_the_cookie_name_is_a_setting(
-    use_segment: Callable[..., Integration], server: RecordingServer
-) -> None:
-    integration = use_segment(ANONYMOUS_ID_COOKIE="visitor")
-    client = Client()
-    client.cookies["visitor"] = "v-1"
-    client.cookies[COOKIE] = "ignored"
-    client.get("/track/")
-    (message,) = sent(integration, server, 1)
-    assert message["anonymousId"] == "v-1"
-
-
-@pytest.mark.parametrize(
-    ("peer", "options", "expected"),
-    [
-        ("203.0.113.9", {}, "203.0.113.9"),  # spoofed by an untrusted peer: ignored
-        ("127.0.0.1", {}, "198.51.100.7"),  # from the local proxy: believed
-        ("10.1.2.3", {"FORWARDED_ALLOW_IPS": "10.0.0.0/8"}, "198.51.100.7"),
-        ("127.0.0.1", {"CAPTURE_IP": False}, None),
-    ],
-    ids=["untrusted-peer", "trusted-peer", "trusted-network", "capture-off"],
-)
-def test_x_forwarded_for_is_believed_only_from_trusted_proxies(
-    use_segment: Callable[..., Integration],
-    server: RecordingServer,
-    peer: str,
-    options: dict[str, object],
-    expected: str | None,
-) -> None:
-    integration = use_segment(**options)
-    Client().get("/track/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR="198.51.100.7")
-    (message,) = sent(integration, server, 1)
-    assert message["context"].get("ip") == expected
 
 
 def test_the_logged_in_user_is_the_user_id(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from django.apps import apps
 from django.core.checks import Warning, run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import override_settings
@@ -179,7 +181,7 @@ def test_every_callable_setting_takes_a_dotted_path(
 ) -> None:
     # each callable setting is here, but transport: a stand-in transport sends nothing
     # (test_transport_may_be_a_dotted_path)
-    # (a dotted write_key: tests/tenants, the driver of Django)
+    # (a dotted write_key: tests/conformance/test_tenants.py, through the Django driver)
     assert set(settings_callables.PATHS) == set(IMPORTABLE) - {"transport", "write_key"}
     integration = use_segment(
         **{name.upper(): path for name, path in settings_callables.PATHS.items()}
@@ -201,3 +203,25 @@ def test_transport_may_be_a_dotted_path(use_segment: Callable[..., Integration])
     assert integration.client.http.transport is transport_for_tests
     integration.client.track(user_id="u", event="E")
     assert integration.client.flush() == 1
+
+
+def test_bad_settings_do_not_stop_check_or_migrate(
+    use_segment: Callable[..., Integration],
+) -> None:
+    use_segment(TIMEOUT=0, AUTO_PAGE="yes", USER_ID="tests.django.views.nowhere")
+    # Errors would raise SystemCheckError here, as they stop runserver and migrate.
+    call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("migrate", verbosity=0, skip_checks=False)
+
+
+def ids() -> set[str]:
+    return {m.id for m in run_checks() if m.id and m.id.startswith("segment_web.")}
+
+
+def test_disabled_in_production_is_a_warning(use_segment: Callable[..., Integration]) -> None:
+    use_segment(ENABLE=False)
+    assert "segment_web.W009" in ids()
+    with override_settings(DEBUG=True):
+        assert "segment_web.W009" not in ids()
+    use_segment()
+    assert "segment_web.W009" not in ids()

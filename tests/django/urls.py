@@ -1,6 +1,4 @@
-from django.urls import include, path, re_path
-
-from segment_web.django import health_view
+from django.urls import include, path
 
 from . import views
 
@@ -24,8 +22,4 @@ urlpatterns = [
     path("stream/", views.stream, name="stream"),
     path("boom/", views.boom, name="boom"),
     path("blog/", include(blog)),
-    # HTML answers on paths the default PAGE_EXCLUDE leaves out of auto page.
-    re_path(r"^static/.*$", views.home),
-    path("health", views.home),
-    path("segment/health", health_view),
 ]

@@ -11,7 +11,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     g,
     jsonify,
     redirect,
@@ -57,22 +56,6 @@ def create_app(**config: Any) -> Flask:
     def item() -> Response:
         analytics.track(event="Item Viewed", properties={"id": 7})
         return jsonify(id=7)
-
-    @app.route("/form", methods=["GET", "POST"])
-    def form() -> str:
-        return render_template_string(PAGE, title="Form")
-
-    @app.get("/health")
-    def health() -> str:
-        return render_template_string(PAGE, title="ok")
-
-    @app.get("/go")
-    def go() -> ResponseReturnValue:
-        return redirect("/")
-
-    @app.get("/missing")
-    def missing() -> str:
-        abort(404)
 
     @app.get("/events")
     def events() -> Response:

@@ -35,28 +35,6 @@ def test_a_successful_html_get_sends_one_page_named_after_the_endpoint(
     assert post["properties"]["path"] == "/blog/first-post"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "status"),
-    [
-        ("GET", "/hello", 200),  # text/plain
-        ("GET", "/health", 200),  # HTML, but excluded by default
-        ("POST", "/form", 200),  # HTML, but not a GET
-        ("GET", "/go", 302),
-        ("GET", "/missing", 404),
-        ("GET", "/no-such-route", 404),
-    ],
-)
-def test_no_page_for_other_responses(
-    make_app: MakeApp, server: RecordingServer, method: str, path: str, status: int
-) -> None:
-    app = make_app()
-    client = app.test_client()
-    assert client.open(path, method=method).status_code == status
-    client.get("/form")  # the control: an HTML GET does send its page
-    (only,) = delivered(app, server)
-    assert only["type"] == "page" and only["name"] == "form"
-
-
 def test_a_json_view_sends_its_track_but_no_page(
     make_app: MakeApp, server: RecordingServer
 ) -> None:
@@ -66,18 +44,6 @@ def test_a_json_view_sends_its_track_but_no_page(
     (track,) = delivered(app, server)
     assert track["type"] == "track" and track["event"] == "Item Viewed"
     assert track["context"]["page"]["path"] == "/api/item"
-
-
-def test_auto_page_off_and_custom_exclusions(make_app: MakeApp, server: RecordingServer) -> None:
-    off = make_app(auto_page=False)
-    off.test_client().get("/")
-    assert delivered(off, server) == []
-    custom = make_app(config={"SEGMENT_PAGE_EXCLUDE": [r"/blog/.*"]})
-    client = custom.test_client()
-    client.get("/blog/hidden")
-    client.get("/health")  # the defaults are replaced, so this one counts now
-    (page,) = delivered(custom, server)
-    assert page["name"] == "health"
 
 
 def test_g_proxy_and_module_level_calls_carry_the_request_context(

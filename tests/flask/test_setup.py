@@ -9,13 +9,16 @@ import logging
 import pytest
 from flask import Flask
 
+import segment_web
 from segment_web import Analytics
 from segment_web.flask import Segment, integration_of
 from segment_web.flask.conf import config_key
+from segment_web.testing import capture_events
 from segment_web.web.integration import Integration
 from segment_web.web.settings import IMPORTABLE
 from tests.flask.conftest import create_app, delivered, integration_in
 from tests.support import settings_callables
+from tests.support.doc_snippets import DOCS, run_snippet
 from tests.support.recording_server import RecordingServer
 
 
@@ -156,7 +159,7 @@ def test_every_callable_setting_takes_a_dotted_path(
 ) -> None:
     # each callable setting is here, but transport: a stand-in transport sends nothing
     # (test_transport_may_be_a_dotted_path)
-    # (a dotted write_key: tests/tenants, the driver of Django)
+    # (a dotted write_key: tests/conformance/test_tenants.py, through the Django driver)
     assert set(settings_callables.PATHS) == set(IMPORTABLE) - {"transport", "write_key"}
     config = {config_key(name): path for name, path in settings_callables.PATHS.items()}
     app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_HOST=server.url, SEGMENT_FLUSH_AT=1, **config)
@@ -213,3 +216,41 @@ def test_a_misspelled_setting_suggests_the_closest_name(
         TypeError, match=r"'anonymise_ip' is not a setting; did you mean 'anonymize_ip'\?"
     ):
         Segment(anonymise_ip=True)
+
+
+async def async_user(request: object) -> str:
+    return "never"
+
+
+def test_an_async_user_id_resolver_is_refused_when_set_up() -> None:
+    app = Flask(__name__)
+    app.config.update(SEGMENT_WRITE_KEY="k", SEGMENT_USER_ID=async_user)
+    with pytest.raises(ValueError, match="SEGMENT_USER_ID is an async function"):
+        Segment(app)
+
+
+def test_a_misspelled_key_is_warned_about_and_own_keys_can_be_quiet(
+    caplog: pytest.LogCaptureFixture, apps: list[Flask]
+) -> None:
+    app = create_app(SEGMENT_WRITE_KEY="k", SEGMENT_FLUSH_EVERY=5, SEGMENT_BROWSER_KEY="b")
+    app.config["SEGMENT_IGNORE_KEYS"] = ["SEGMENT_BROWSER_KEY"]
+    with caplog.at_level(logging.WARNING, logger="segment_web"):
+        Segment(app, enable=False)
+    apps.append(app)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, warned
+    assert "SEGMENT_FLUSH_EVERY is not a setting" in warned[0]
+
+
+def test_the_docs_quick_start_runs_as_written(no_default_client: None) -> None:
+    app = run_snippet("## Configure", page=DOCS / "frameworks" / "flask.md")["app"]
+    assert isinstance(app, Flask)
+    try:
+        with capture_events() as events:
+            response = app.test_client().post("/signup", data={"email": "ada@example.com"})
+            assert response.status_code == 200
+            segment_web.track(user_id="u", event="Outside A Request")  # the adopted default
+        assert [e.get("event") for e in events] == [None, "Signed Up", "Outside A Request"]
+        assert events[1]["userId"] == "ada@example.com"
+    finally:
+        integration_in(app).client.shutdown(timeout=2)

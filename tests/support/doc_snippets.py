@@ -21,3 +21,8 @@ def run_snippet(section: str, starts_with: str = "", page: Path = README) -> dic
     namespace: dict[str, Any] = {"__name__": "docs_snippet"}
     exec(compile(found.group(1), str(page), "exec"), namespace)
     return namespace
+
+
+def scrub_pii_recipe() -> Any:
+    """The docs' ``scrub_pii`` hook (docs/privacy.md), run as written."""
+    return run_snippet("## Scrubbing", "# myapp/analytics.py\n", DOCS / "privacy.md")["scrub_pii"]

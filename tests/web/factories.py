@@ -34,3 +34,19 @@ def request_facts(
         cookie=dict(cookies or {}).get,
         request=request,
     )
+
+
+KEY_PREFIX = "key-"
+
+
+def key_of(tenant: str | None) -> str:
+    """A tenant's write key; no tenant is an error, as an app's lookup would raise."""
+    if not tenant:
+        raise LookupError("no X-Tenant header")
+    return KEY_PREFIX + tenant
+
+
+def scope_write_key(scope: Mapping[str, Any]) -> str:
+    """A write-key callable for ASGI: the tenant in the scope's ``X-Tenant`` header."""
+    tenant = dict(scope["headers"]).get(b"x-tenant")
+    return key_of(tenant.decode() if tenant else None)

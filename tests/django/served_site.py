@@ -1,5 +1,5 @@
 """A one-file Django project with sessions, Django REST Framework and SimpleJWT, served
-by real servers (uvicorn: ASGI, gunicorn: WSGI) in the identity tests.
+by real servers (uvicorn: ASGI, gunicorn: WSGI) in tests/django/test_servers.py.
 
 Configured from the environment: ``SEGMENT_TEST_HOST`` (the recording server) and
 ``SEGMENT_TEST_DB`` (an SQLite file, migrated and given two users at start-up: ada, whose
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
-from tests.identity.names import ADA_TOKEN
+from tests.django.helpers import ADA_TOKEN
 
 DATABASE = os.environ["SEGMENT_TEST_DB"]
 PAGE = "<!doctype html><title>identity</title><p>hello</p>"

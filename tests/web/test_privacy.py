@@ -18,7 +18,8 @@ from segment_web.web.privacy import PrivacyRules, global_privacy_control, mask_i
 from segment_web.web.proxies import TrustedProxies
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
-from tests.privacy import cookies
+from tests.support.doc_snippets import scrub_pii_recipe
+from tests.web import consent as cookies
 from tests.web import hostile
 from tests.web.factories import request_facts
 
@@ -222,15 +223,13 @@ def test_privacy_settings_are_read() -> None:
         {
             "write_key": "k",
             "anonymize_ip": True,
-            "consent": "tests.privacy.apps.categories_from_header",
+            "consent": "tests.web.consent.categories_from_header",
             "consent_cookie": "tracking-preferences",
             "gpc_categories": ["Advertising", "Marketing"],
         }
     )
     assert problems == []
-    from tests.privacy.apps import categories_from_header
-
-    assert settings.consent is categories_from_header
+    assert settings.consent is cookies.categories_from_header
     assert settings.gpc_categories == ("Advertising", "Marketing")
 
 
@@ -238,8 +237,8 @@ def test_privacy_settings_are_read() -> None:
     ("option", "value", "says"),
     [
         ("anonymize_ip", "yes", "must be True or False"),
-        ("consent", "tests.privacy.no_such_module.consent", "could not import"),
-        ("consent", "tests.privacy.apps.PATH", "not callable"),
+        ("consent", "tests.web.no_such_module.consent", "could not import"),
+        ("consent", "tests.web.consent.NAME", "not callable"),
         ("consent", "consent", "not a dotted path"),
         ("consent", 42, "must be a callable"),
         ("consent_cookie", "tracking preferences", "cookie name"),
@@ -305,3 +304,27 @@ def _largest_cookie() -> str:
             return accepted
         accepted = raw
     raise AssertionError("no cookie was too large")
+
+
+@pytest.fixture(scope="module")
+def scrub_pii() -> Any:
+    return scrub_pii_recipe()
+
+
+def test_the_docs_recipe_masks_addresses_at_any_depth(scrub_pii: Any) -> None:
+    message = {
+        "type": "track",
+        "properties": {
+            "note": "from ada@example.com via https://x.example/?to=b.c+d@mail.example.org",
+            "items": [{"email": "x@y.z", "sku": 1}],
+        },
+        "context": {"traits": {"phone": "+41 79", "plan": "pro"}},
+    }
+    assert scrub_pii(message) == {
+        "type": "track",
+        "properties": {
+            "note": "from [email] via https://x.example/?to=[email]",
+            "items": [{"sku": 1}],
+        },
+        "context": {"traits": {"plan": "pro"}},
+    }

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.identity.names import ADA_TOKEN
+from tests.django.helpers import ADA_TOKEN
 from tests.process_models.servers import ChildProcess, free_port
 from tests.support.recording_server import RecordingServer
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def server_command(kind: str, port: int) -> list[str]:
-    site = "tests.identity.django_site"
+    site = "tests.django.served_site"
     if kind == "asgi":
         return [sys.executable, "-m", "uvicorn", f"{site}:application", "--port", str(port),
                 "--log-level", "warning"]  # fmt: skip

@@ -1,5 +1,6 @@
-"""``tracking-preferences`` cookie values as Segment's consent manager writes them, and
-as a visitor could tamper with them."""
+"""Consent as the tests send it: ``tracking-preferences`` cookie values as Segment's
+consent manager writes them (and as a visitor could tamper with them), and the test
+header ``X-Test-Consent: Advertising=1,Analytics=0`` the tests' consent callables read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from urllib.parse import quote
 
 NAME = "tracking-preferences"
+HEADER = "X-Test-Consent"
 CUSTOM = {"marketingAndAnalytics": True, "advertising": False, "functional": True}
 DESTINATIONS = {"Google Analytics": True, "Hotjar": False}
 
@@ -35,3 +37,12 @@ MALFORMED = {
 def header(value: str, name: str = NAME) -> dict[str, str]:
     """A request's Cookie header carrying ``value`` as cookie ``name``."""
     return {"Cookie": f"theme=dark; {name}={value}"}
+
+
+def categories_from_header(value: str | None) -> dict[str, bool] | None:
+    """``"Advertising=1,Analytics=0"`` → ``{"Advertising": True, "Analytics": False}``;
+    no header → None (consent unknown)."""
+    if value is None:
+        return None
+    pairs = (item.partition("=") for item in value.split(",") if item.strip())
+    return {name.strip(): flag.strip() == "1" for name, _, flag in pairs}
