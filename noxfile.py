@@ -47,9 +47,16 @@ def use_constraints(session: nox.Session, constraints: Path) -> None:
     session.install("pip")
 
 
+def install_project(session: nox.Session) -> None:
+    """The package as make test installs it: its docs extra and the dev and bench
+    dependency groups (PEP 735; bench brings segment-analytics-python, which the
+    migration guide's examples run)."""
+    session.install("-e", ".[docs]", "--group", "dev", "--group", "bench")
+
+
 def install_and_test(session: nox.Session, constraints: Path) -> None:
     use_constraints(session, constraints)
-    session.install("-e", ".[docs]", "--group", "dev")  # dev: a dependency group (PEP 735)
+    install_project(session)
     session.run("python", "-c", PRINT_FLOOR_VERSIONS)
     session.run("pytest", *session.posargs)
 
@@ -86,7 +93,7 @@ TIERS = {
 
 def run_tier(session: nox.Session, tier: str) -> None:
     use_constraints(session, NEWEST)
-    session.install("-e", ".[docs]", "--group", "dev")
+    install_project(session)
     paths = [path for path in TIERS[tier] if (ROOT / path).exists()]
     session.run("pytest", *paths, *session.posargs)
 

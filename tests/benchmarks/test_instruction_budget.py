@@ -3,7 +3,8 @@ instructions Django's and Flask's adapters add to a request stay within 5 % of t
 committed in ``benchmarks/instruction_budget.json``.
 
 Counting needs valgrind: without it the guard is skipped, unless CI is set (then it
-fails: CI must run it).
+fails: CI must run it). The counts hold for the Python and the Django and Flask releases
+the budget records: with others (the matrix) the guard is skipped.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ def test_the_adapters_stay_within_the_instruction_budget() -> None:
         if os.environ.get("CI"):
             pytest.fail("CI is set but valgrind is missing: CI must run the instruction guard")
         pytest.skip("no valgrind (Debian: apt-get install valgrind); CI runs this guard")
+    budget = json.loads(guard.BUDGET.read_text())
+    recorded = {name: budget[name] for name in guard.environment()}
+    if recorded != guard.environment():
+        # The counts depend on the interpreter and the frameworks' releases: the budget
+        # holds for those it was measured with (CI's pinned Python 3.11 and releases),
+        # not for the matrix's other Pythons or the oldest supported releases.
+        pytest.skip(f"the budget was counted with {recorded}, this is {guard.environment()}")
     measured = guard.measure()
     assert set(measured) == set(guard.FRAMEWORKS)
-    problems = guard.over_budget(measured, json.loads(guard.BUDGET.read_text()))
+    problems = guard.over_budget(measured, budget)
     assert problems == [], "\n".join(problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shlex
 import shutil
 import signal
@@ -227,11 +228,21 @@ def test_help_documents_the_json_api_and_the_extra() -> None:
         "--fail-rate RATE",
         "--fail-status STATUS",
         "--retry-after SECONDS",
-        # run from the clone with the venv's python: commands that work from here
-        "usage: .venv/bin/python -m segment_web.collector",
         "-m pip install -e '.[collector]'",
     ):
         assert words in " ".join(result.stdout.split()), result.stdout
+    # The usage names this interpreter as it can be called from here: `python` when PATH
+    # finds it (a nox session), else its path (`.venv/bin/python` under make).
+    shown = re.search(r"usage: (.+?) -m segment_web\.collector", result.stdout)
+    assert shown is not None, result.stdout
+    called = subprocess.run(
+        [*shlex.split(shown.group(1)), "-c", "import sys; print(sys.executable)"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert os.path.samefile(called.stdout.strip(), sys.executable), shown.group(1)
 
 
 # Runs the command as a user without the extra would: uvicorn and starlette not importable.
