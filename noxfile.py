@@ -71,11 +71,15 @@ def tests(session: nox.Session) -> None:
 TIERS = {
     "unit": [
         "tests/core",
+        "tests/delivery",
+        "tests/wire",
+        "tests/store",
         "tests/web",
         "tests/spool",
         "tests/plan",
         "tests/process",
         "tests/metrics",
+        "tests/test_api.py",
         "tests/test_smoke.py",
     ],
     "adapters": [

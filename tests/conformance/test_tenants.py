@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from segment_web.collector.intake import write_key_from_auth
 from tests.conformance.drivers import AsgiDriver, DjangoDriver, Driver, Headers
-from tests.core.helpers import wait_until
+from tests.support.client_helpers import wait_until
 from tests.support.recording_server import RecordingServer
 from tests.web.factories import KEY_PREFIX
 

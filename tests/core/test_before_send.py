@@ -12,7 +12,7 @@ import pytest
 
 from segment_web import RequestAnalytics, ValidationError, signals
 from segment_web.errors import MessageDropped
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer
 
 

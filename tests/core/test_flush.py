@@ -10,7 +10,7 @@ import time
 import pytest
 
 from segment_web import Analytics, ClientClosedError, DeliveryError, MessageDropped, signals
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal, wait_until
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from segment_web import Analytics, ValidationError
 from segment_web.core.message import ALLOWED_FIELDS
-from tests.core.helpers import Callbacks, MakeClient
+from tests.support.client_helpers import Callbacks, MakeClient
 from tests.support.recording_server import RecordingServer
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from segment_web import Analytics
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 

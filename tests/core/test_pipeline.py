@@ -18,7 +18,7 @@ from segment_web.core.pipeline import Pipeline
 from segment_web.delivery.entry import Entry
 from segment_web.delivery.reporting import Reporter
 from segment_web.store import MemoryStore
-from tests.core.helpers import wait_until
+from tests.support.client_helpers import wait_until
 
 
 class Owner:

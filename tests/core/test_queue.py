@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from segment_web import Batch, MessageDropped, signals
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer, Reply
 
 

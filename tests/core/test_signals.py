@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segment_web import Batch, DeliveryError, signals
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer, Reply
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from segment_web import MessageDropped, signals
 from segment_web.testing import CapturedEvents, capture_events
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from segment_web.plan import TrackingPlan
-from tests.core.conftest import make_client, record_signal
+from tests.support.client_fixtures import make_client, record_signal
 
 __all__ = ["make_client", "record_signal"]
 

@@ -15,9 +15,9 @@ from starlette.testclient import TestClient
 
 from segment_web import PlanViolation, signals
 from segment_web.asgi import SegmentMiddleware
-from tests.core.helpers import MakeClient, RecordSignal
 from tests.plan.conftest import SHOP_PLAN, valid_order
 from tests.plan.generated import import_module, write_modules
+from tests.support.client_helpers import MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from segment_web import MessageDropped, PlanViolation, ValidationError, signals
 from segment_web.plan import PlanError, TrackingPlan
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
 from tests.plan.conftest import SHOP_PLAN, valid_order
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer
 
 

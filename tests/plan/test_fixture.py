@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from segment_web.testing import CapturedEvents
-from tests.core.helpers import MakeClient
 from tests.plan.conftest import SHOP_PLAN, valid_order
+from tests.support.client_helpers import MakeClient
 
 
 def test_assert_valid_passes_for_events_that_follow_the_plan(

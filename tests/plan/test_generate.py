@@ -16,9 +16,9 @@ import segment_web
 from segment_web import api as module_api
 from segment_web.plan import TrackingPlan
 from segment_web.plan.generate import generate_module
-from tests.core.helpers import MakeClient
 from tests.plan.conftest import SHOP_PLAN
 from tests.plan.generated import PLANS, import_module, write_modules
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 ROOT = Path(__file__).parents[2]

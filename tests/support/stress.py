@@ -27,7 +27,11 @@ import sys
 import time
 
 DEFAULT_PATHS = [
-    "tests/core",  # test_in_flight among them: several batches in flight, 429, blocking
+    "tests/core",
+    "tests/delivery",  # test_in_flight among them: several batches in flight, 429, blocking
+    "tests/wire",
+    "tests/process",  # forks (Python's hooks and libc's), exit flushes
+    "tests/store",
     "tests/web",
     "tests/spool/test_store.py",
     "tests/spool/test_durability.py::"

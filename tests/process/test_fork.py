@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.forking import wait_child
 from tests.support.recording_server import RecordingServer
 

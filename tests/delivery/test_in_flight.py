@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from segment_web import Analytics, MessageDropped
-from tests.core.helpers import Callbacks, MakeClient, wait_until
+from tests.support.client_helpers import Callbacks, MakeClient, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
 

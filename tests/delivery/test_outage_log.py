@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from segment_web.collector import Collector
-from tests.core.helpers import Callbacks, MakeClient, wait_until
+from tests.support.client_helpers import Callbacks, MakeClient, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
 

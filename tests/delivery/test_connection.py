@@ -14,7 +14,7 @@ import trustme
 
 from segment_web import DeliveryError
 from segment_web.delivery.routes import DirectRoute, SessionRoute
-from tests.core.helpers import PROXIED_HOST, PROXY_VARIABLES, MakeClient
+from tests.support.client_helpers import PROXIED_HOST, PROXY_VARIABLES, MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from segment_web import Analytics
 from segment_web.delivery.stats import LATENCY_BUCKETS, reason_key
-from tests.core.helpers import MakeClient, wait_until
+from tests.support.client_helpers import MakeClient, wait_until
 from tests.support.recording_server import RecordingServer, Reply
 
 
@@ -133,7 +133,7 @@ def test_reason_key(reason: str, key: str) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
 @pytest.mark.filterwarnings("ignore:.*fork\\(\\) may lead to deadlocks:DeprecationWarning")
 def test_a_forked_child_counts_its_own(make_client: MakeClient, server: RecordingServer) -> None:
-    from tests.core.test_fork import wait_child
+    from tests.support.forking import wait_child
 
     client = make_client(max_queue_size=3)
     for _ in range(4):

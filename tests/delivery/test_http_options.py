@@ -15,7 +15,7 @@ import trustme
 
 from segment_web import Analytics, DeliveryError
 from segment_web.delivery.routes import CustomRoute, DirectRoute, SessionRoute
-from tests.core.helpers import MakeClient, only_route
+from tests.support.client_helpers import MakeClient, only_route
 from tests.support.proxy import ForwardProxy
 from tests.support.recording_server import RecordingServer
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from segment_web import Analytics, ValidationError, __version__
-from tests.core.helpers import Callbacks, MakeClient
+from tests.support.client_helpers import Callbacks, MakeClient
 from tests.support.recording_server import RecordingServer
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.helpers import PROXIED_HOST, MakeClient
+from tests.support.client_helpers import PROXIED_HOST, MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 
 

@@ -14,7 +14,7 @@ import pytest
 from segment_web import Analytics, ClientClosedError, MessageDropped, signals
 from segment_web.core import capture
 from segment_web.process import registry as lifecycle
-from tests.core.helpers import MakeClient, RecordSignal, wait_until
+from tests.support.client_helpers import MakeClient, RecordSignal, wait_until
 from tests.support.forking import wait_child
 from tests.support.recording_server import RecordingServer, Reply
 

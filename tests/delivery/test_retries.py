@@ -12,7 +12,7 @@ import pytest
 
 from segment_web import DeliveryError, signals
 from segment_web.delivery.transport import RetryPolicy, parse_retry_after
-from tests.core.helpers import Callbacks, MakeClient, RecordSignal
+from tests.support.client_helpers import Callbacks, MakeClient, RecordSignal
 from tests.support.recording_server import RecordingServer, Reply
 
 

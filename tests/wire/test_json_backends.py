@@ -24,7 +24,7 @@ from segment_web import ValidationError
 from segment_web.core.message import MAX_MESSAGE_BYTES, encode_message
 from segment_web.wire import json_backend, serialize
 from segment_web.wire.serialize import MAX_DEPTH
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 orjson = pytest.importorskip("orjson")

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from segment_web.delivery import compression as gzip_backend
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 BODIES = [

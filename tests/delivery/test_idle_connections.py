@@ -9,7 +9,7 @@ import pytest
 from segment_web import DeliveryError
 from segment_web.delivery import routes
 from segment_web.delivery.routes import DirectRoute
-from tests.core.helpers import MakeClient, only_route
+from tests.support.client_helpers import MakeClient, only_route
 from tests.support.recording_server import RecordingServer, Reply
 
 pytestmark = pytest.mark.usefixtures("no_proxy")

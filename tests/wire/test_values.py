@@ -18,7 +18,7 @@ import pytest
 
 from segment_web import Analytics, ValidationError
 from segment_web.wire.serialize import MAX_DEPTH
-from tests.core.helpers import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer
 
 
