@@ -2,12 +2,4 @@
 
 The client fixtures come from tests/support/client_fixtures.py."""
 
-from tests.support.client_fixtures import (
-    fast_backoff,
-    make_client,
-    no_proxy,
-    record_signal,
-    server_as_proxy,
-)
-
-__all__ = ["fast_backoff", "make_client", "no_proxy", "record_signal", "server_as_proxy"]
+from tests.support.client_fixtures import *  # noqa: F403 (the fixtures, by __all__)

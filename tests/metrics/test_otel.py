@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from segment_web.metrics import otel
-from tests.metrics.conftest import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 
 

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from segment_web.metrics import prometheus
-from tests.metrics.conftest import MakeClient
+from tests.support.client_helpers import MakeClient
 from tests.support.recording_server import RecordingServer, Reply
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -16,6 +16,8 @@ from segment_web.delivery import transport
 from tests.support.client_helpers import PROXY_VARIABLES, MakeClient, SignalRecorder
 from tests.support.recording_server import RecordingServer
 
+__all__ = ["fast_backoff", "make_client", "no_proxy", "record_signal", "server_as_proxy"]
+
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
