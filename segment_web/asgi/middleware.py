@@ -51,7 +51,7 @@ class SegmentMiddleware:
     def __init__(
         self,
         app: ASGIApp,  # Starlette before 0.41.3 passes it as app=
-        write_key: str | None = None,
+        write_key: str | Callable[..., Any] | None = None,
         *,
         client: Analytics | None = None,
         **options: Unpack[AdapterOptions],

@@ -22,7 +22,7 @@ from segment_web.flask import Segment
 async def app(scope: object, receive: object, send: object) -> None: ...
 
 segment_web.configure("k", flush_at=3, host="api.segment.io", spool_dir="/tmp/s")
-SegmentMiddleware(app, "k", auto_page=False, page_exclude=("/admin/.*",))
+SegmentMiddleware(app, lambda scope: "k", auto_page=False, page_exclude=("/admin/.*",))
 Segment(write_key=lambda: "k", host=lambda: "h", max_clients=4)
 segment_web.configure("k", flush_at="x")  # line 12
 segment_web.configure("k", flush_att=3)  # line 13
