@@ -117,6 +117,7 @@ class Pipeline:
         if self.store:  # messages from before this client started: deliver them now
             with self._cond:
                 self._start_thread()
+        store.watch(self._deliver_recovered)
 
     def _reset(self, condition: threading.Condition | None = None) -> None:
         self._cond = condition if condition is not None else threading.Condition()
@@ -240,6 +241,24 @@ class Pipeline:
         self._senders.add(thread)
         thread.start()
         return thread
+
+    def _deliver_recovered(self) -> None:
+        """The store found messages on a thread of its own (the spool of a process that
+        died beside this one): a client that has had no call yet has no sender to take
+        them over, so one is started. Never blocks: while the lock is busy (a caller, or
+        a shutdown joining that very thread) it does nothing, and the store calls again
+        on its next pass. A forked child starts its sender at its first call, as ever."""
+        if self._fork_mark.moved() or not self._cond.acquire(blocking=False):
+            return
+        try:
+            if self.closed:
+                return
+            if self._senders:
+                self._cond.notify()  # an idle sender calls recover() now
+            else:
+                self._start_thread()
+        finally:
+            self._cond.release()
 
     def is_delivery_thread(self) -> bool:
         """Whether the current thread is one of this pipeline's senders."""

@@ -38,6 +38,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Final
 
 from segment_web.spool.cursor import Cursor
@@ -140,6 +141,7 @@ class SpoolStore:
         self._receipts: deque[_Receipt] = deque()
         self._orphans: list[Orphan] = []
         self._disk_failing = False
+        self._wake: Callable[[], None] | None = None  # see watch()
 
     def _adopt(self) -> None:
         """Take over the spools of dead processes now (at start, and in a forked child)."""
@@ -188,12 +190,19 @@ class SpoolStore:
 
     def _scout(self) -> None:
         """On the spool's syncer thread, outside the client's lock: now and then, take
-        over the spools of processes that died since; ``recover()`` hands them over."""
+        over the spools of processes that died since; ``recover()`` hands them over.
+        Until it has, the pipeline is woken on every pass (a client that had no call
+        yet has no delivery thread to call it)."""
         now = time.monotonic()
-        if now < self._next_scout:
-            return
-        self._next_scout = now + SCOUT_INTERVAL
-        self._found.extend(self._adoptable())
+        if now >= self._next_scout:
+            self._next_scout = now + SCOUT_INTERVAL
+            self._found.extend(self._adoptable())
+        wake = self._wake
+        if self._found and wake is not None:
+            wake()
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
 
     def recover(self) -> int:
         if self.spool is not None and self.spool.check():

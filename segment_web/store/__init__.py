@@ -32,6 +32,11 @@ rules a store may rely on:
   lock held; at least every second while idle): it returns how many messages the store
   gained outside ``append`` since the last call (a spool of a process that died
   meanwhile), which the pipeline numbers after those accepted so far.
+- **Waking the pipeline.** A store that can gain messages on a thread of its own (a
+  spool that finds the spool of a process that died beside it) calls the ``wake``
+  function ``watch()`` gave it, with none of its own locks held, until ``recover()``
+  has handed them over: a client that has had no call yet has no delivery thread to
+  call ``recover()``. ``wake`` never blocks and never raises.
 - **Window.** ``unsettled`` counts taken batches the store still holds on to (a spool:
   those not yet recorded as delivered, counting those acknowledged early that wait for
   an older one). No batch is taken while it is ``max_in_flight`` or more, which bounds
@@ -46,6 +51,7 @@ rules a store may rely on:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -108,6 +114,11 @@ class MessageStore(Protocol):
 
     def recover(self) -> int:
         """How many messages became pending since the last call without ``append``."""
+        ...
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when messages wait for ``recover()`` (see "Waking the pipeline");
+        a store that gains none outside ``append`` ignores it."""
         ...
 
     def drain(self) -> list[bytes]:
@@ -182,6 +193,9 @@ class MemoryStore:
 
     def recover(self) -> int:
         return 0
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        pass
 
     def drain(self) -> list[bytes]:
         payloads = list(self._pending)

@@ -142,6 +142,26 @@ def test_a_disk_that_refuses_writes_never_breaks_the_calls(
     assert process.log().count("cannot write to the spool") == 1
 
 
+def test_a_process_that_made_no_call_yet_takes_over_the_spool_of_one_that_died(
+    server: RecordingServer, start_process: StartProcess, tmp_path: Path
+) -> None:
+    # An idle worker has no delivery thread of its own: its spool's scout starts one
+    # when it finds the dead neighbour's messages.
+    server.default = OUTAGE
+    idle = start_process(tmp_path, "idle", 0, options=PATIENT, scout_interval=0.2)
+    idle.answer()
+    killed = start_process(tmp_path, "a", 50, options=PATIENT)
+    killed.answer()
+    killed.kill()
+
+    server.end_outage()
+    server.wait_for(50, timeout=30)  # sent by the idle one, never called
+    assert sorted(ids(server)) == sorted(f"a-{n}" for n in range(50))
+    idle.exit()
+    assert "taking over 50 message(s)" in idle.log()
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_running_process_takes_over_the_spool_of_one_that_died_beside_it(
     server: RecordingServer, start_process: StartProcess, tmp_path: Path
 ) -> None:
