@@ -40,6 +40,15 @@ def wait_until(
         time.sleep(0.05)
 
 
+# gunicorn's settings for the tests (gunicorn_conf.py): each booted worker leaves a file.
+GUNICORN_CONF = ["-c", "python:tests.process_models.gunicorn_conf"]
+
+
+def wait_booted(directory: Path, workers: int, log: Callable[[], str]) -> None:
+    """Wait until ``workers`` gunicorn workers have booted (see gunicorn_conf.py)."""
+    wait_until(lambda: len(os.listdir(directory)) >= workers, 60, "the workers to boot", log)
+
+
 def get(url: str, timeout: float = 10.0) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         body: bytes = response.read()

@@ -12,9 +12,11 @@ import pytest
 
 from tests.process_models.conftest import ServeSite
 from tests.process_models.servers import (
+    GUNICORN_CONF,
     assert_each_event_once,
     get,
     send_requests,
+    wait_booted,
     wait_until,
 )
 from tests.support.recording_server import RecordingServer
@@ -35,15 +37,19 @@ def server_command(name: str, port: int) -> list[str]:
     if name == "daphne":
         return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
     return [python, "-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-w", "2",
-            "-b", f"127.0.0.1:{port}", APP]  # fmt: skip
+            "-b", f"127.0.0.1:{port}", *GUNICORN_CONF, APP]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ["uvicorn", "hypercorn", "daphne", "gunicorn-uvicorn"])
 def test_sigterm_flushes_every_queued_event(
-    serve_site: ServeSite, server: RecordingServer, name: str
+    serve_site: ServeSite, server: RecordingServer, name: str, tmp_path: Path
 ) -> None:
-    child, base = serve_site(lambda port: server_command(name, port))
+    child, base = serve_site(
+        lambda port: server_command(name, port), SEGMENT_TEST_BOOTED=str(tmp_path)
+    )
     send_requests(base, REQUESTS, EVENTS_PER_REQUEST)
+    if name == "gunicorn-uvicorn":
+        wait_booted(tmp_path, 2, lambda: child.log)  # a worker still booting loses a SIGTERM
     code, took = child.stop(signal.SIGTERM)
     # uvicorn ends by the re-raised signal (handed on, not swallowed); the others exit
     assert code == (-signal.SIGTERM if name == "uvicorn" else 0), child.log

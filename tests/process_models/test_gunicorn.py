@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.process_models.conftest import ServeSite
-from tests.process_models.servers import assert_each_event_once, send_requests
+from tests.process_models.servers import (
+    GUNICORN_CONF,
+    assert_each_event_once,
+    send_requests,
+    wait_booted,
+)
 from tests.support.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
@@ -20,7 +26,7 @@ REQUESTS = 200
 def gunicorn(port: int, worker_options: list[str]) -> list[str]:
     app = "tests.process_models.django_site:wsgi_application"
     return [sys.executable, "-m", "gunicorn", app, "-w", "2", "-b", f"127.0.0.1:{port}",
-            "--graceful-timeout", "10", *worker_options]  # fmt: skip
+            "--graceful-timeout", "10", *GUNICORN_CONF, *worker_options]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -34,10 +40,14 @@ def gunicorn(port: int, worker_options: list[str]) -> list[str]:
     ids=["gevent", "gevent-preload", "gthread", "sync"],
 )
 def test_sigterm_delivers_every_event_once(
-    serve_site: ServeSite, server: RecordingServer, worker_options: list[str]
+    serve_site: ServeSite, server: RecordingServer, worker_options: list[str], tmp_path: Path
 ) -> None:
-    child, base = serve_site(lambda port: gunicorn(port, worker_options))
+    booted = str(tmp_path)
+    child, base = serve_site(
+        lambda port: gunicorn(port, worker_options), SEGMENT_TEST_BOOTED=booted
+    )
     send_requests(base, REQUESTS)
+    wait_booted(tmp_path, 2, lambda: child.log)  # a worker still booting loses a SIGTERM
     code, took = child.stop(signal.SIGTERM)
     assert code == 0, child.log
     assert took < 8, child.log
