@@ -5,12 +5,14 @@ app runs."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 
 pytest.importorskip("mypy")
 
@@ -37,13 +39,21 @@ Starlette().add_middleware(SegmentMiddleware, capture_ipp=False)  # error: did y
 """  # noqa: E501
 
 
+# Newer Starlette types add_middleware's middleware as a factory (a ParamSpec through its
+# call), through which mypy checks the middleware's keywords; with the oldest supported
+# release (0.37.2: a class of a Protocol) mypy lets any keyword through.
+STARLETTE_TYPES_ITS_MIDDLEWARE = "_MiddlewareFactory" in str(
+    inspect.signature(Starlette.add_middleware)
+)
+
+
 def test_a_type_checker_catches_bad_options(tmp_path: Path) -> None:
     uses = tmp_path / "uses.py"
     uses.write_text(USES)
     expected = {
         number: line.split("# error: ", 1)[1]
         for number, line in enumerate(USES.splitlines(), 1)
-        if "# error: " in line
+        if "# error: " in line and (STARLETTE_TYPES_ITS_MIDDLEWARE or "add_middleware" not in line)
     }
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary"]
     run = subprocess.run(
