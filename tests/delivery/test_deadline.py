@@ -30,7 +30,7 @@ def test_a_trickled_answer_ends_the_attempt_at_the_deadline_and_the_batch_is_ret
     assert len(server.messages) == 1
     first, retry = server.requests
     assert (first.headers.get("X-Retry-Count"), retry.headers.get("X-Retry-Count")) == (None, "1")
-    assert timeout * 0.9 <= retry.at - first.at < timeout + 5.0
+    assert timeout * 0.9 <= retry.sent_at - first.sent_at < timeout + 5.0
     # The client hung up: the server's next byte failed soon after the deadline.
     (ended,) = server.wait_trickles_ended(1)
     assert ended - first.at < timeout + 5.0

@@ -79,7 +79,7 @@ def test_a_429_with_retry_after_holds_every_sender_until_then(
     later = server.requests[before:]
     assert len(later) >= 5  # the retried batch and the four new ones
     # The gate was set after the 429 arrived, to 2 s after then: no POST went earlier.
-    assert all(request.at >= limited.at + 2.0 for request in later)
+    assert all(request.sent_at >= limited.sent_at + 2.0 for request in later)
 
 
 def test_a_run_of_5xx_is_retried_per_batch_and_each_message_reported_once(

@@ -109,7 +109,7 @@ def test_retry_after_is_honoured_and_not_counted_against_max_retries(
     client.track(user_id="u", event="E")
     assert client.flush(timeout=10) == 1
     first, retry = server.requests
-    assert retry.at - first.at >= 0.9
+    assert retry.sent_at - first.sent_at >= 0.9
     assert retry.headers["X-Retry-Count"] == "1"
 
 
@@ -120,7 +120,7 @@ def test_retry_after_as_an_http_date(make_client: MakeClient, server: RecordingS
     client.track(user_id="u", event="E")
     assert client.flush(timeout=10) == 1
     first, retry = server.requests
-    assert retry.at - first.at >= 0.5  # the date has whole seconds: 1 to 2 s from now
+    assert retry.sent_at - first.sent_at >= 0.5  # the date has whole seconds: 1 to 2 s from now
 
 
 def test_without_retry_after_max_retries_zero_means_one_try(

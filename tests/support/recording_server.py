@@ -10,6 +10,7 @@ API at a network distance. ``server.default = Reply(delay=0.1)`` delays every an
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import socket
@@ -64,6 +65,15 @@ class Recorded:
     status: int
     at: float  # time.monotonic() when the request arrived
     peer: tuple[str, int]  # the client's end of the connection it came on
+
+    @property
+    def sent_at(self) -> float:
+        """When the client sent it, by the client's clock (each attempt stamps ``sentAt``
+        as it goes out), in seconds since the epoch: what a test measures the client's
+        waits with, since ``at`` also holds however long the server's thread waited for
+        the CPU."""
+        stamp = str(self.body["sentAt"]).replace("Z", "+00:00")
+        return datetime.datetime.fromisoformat(stamp).timestamp()
 
 
 class _QuietServer(ThreadingHTTPServer):
