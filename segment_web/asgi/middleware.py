@@ -21,7 +21,7 @@ from segment_web.core.handle import activate
 from segment_web.core.options import CLIENT_OPTION_NAMES
 from segment_web.process.sigterm import install_pending, terminating
 from segment_web.web.health import CONTENT_TYPE
-from segment_web.web.integration import Integration, log_failure, never_raise
+from segment_web.web.integration import Integration, log_failure
 from segment_web.web.settings import parse_settings
 from segment_web.web.tracked_request import TrackedRequest
 from segment_web.web.users import await_user_id, is_async_resolver
@@ -104,10 +104,9 @@ class SegmentMiddleware:
         user_id: Any = None
         if self._async_user_id is not None:
             user_id = await await_user_id(self._async_user_id, scope, self._user_id_timeout)
-        client = None
-        if self.integration.pool is not None:
-            with never_raise("choosing the request's client"):
-                client = await self.integration.aclient_for(scope)
+        integration = self.integration
+        # Only with several write keys: no await on every request's path otherwise.
+        client = await integration.aclient_for(scope) if integration.pool is not None else None
         tracked = self._start(scope, user_id, client)
         if tracked is None:
             await self.app(scope, receive, send)

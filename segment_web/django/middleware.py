@@ -93,10 +93,8 @@ class SegmentMiddleware:
             user_id = await await_user_id(custom, request, settings.user_id_timeout)
         else:
             user_id = RequestUser(request, custom)
-        client = None
-        if integration.pool is not None:  # a new tenant's client is built off the loop
-            with never_raise("choosing the request's client"):
-                client = await integration.aclient_for(request)
+        # Only with several write keys: no await on every request's path otherwise.
+        client = await integration.aclient_for(request) if integration.pool is not None else None
         tracked = self._start(integration, request, user_id, client)
         with activate(request.analytics):
             response = await self.get_response(request)

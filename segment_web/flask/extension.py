@@ -8,7 +8,7 @@ and response into plain values and hooks the three request callbacks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, Request, Response, current_app, g, has_request_context, request
@@ -54,9 +54,7 @@ class Segment:
         **options: Unpack[AdapterOptions],
     ) -> None:
         check_option_names(options)
-        self._options: dict[str, Any] = dict(options)
-        if write_key is not None:
-            self._options["write_key"] = write_key
+        self._options = _given(write_key, options)
         if app is not None:
             self.init_app(app)
 
@@ -79,9 +77,7 @@ class Segment:
                 "call init_app once per app"
             )
         # A callable write key (or host) is called in the request context, like user_id.
-        arguments = {**self._options, **options}
-        if write_key is not None:
-            arguments["write_key"] = write_key
+        arguments = {**self._options, **_given(write_key, options)}
         integration = Integration(read_settings(app, arguments), zero_arg=True)
         app.extensions[EXTENSION_KEY] = integration.client
         app.extensions[INTEGRATION_KEY] = integration
@@ -107,6 +103,12 @@ class Segment:
 
     def __repr__(self) -> str:
         return f"<Segment options={sorted(self._options)}>"
+
+
+def _given(write_key: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments given: ``options``, and ``write_key`` unless it is None
+    (not given: the app's config or an earlier ``Segment(...)`` supplies it)."""
+    return dict(options) if write_key is None else {**options, "write_key": write_key}
 
 
 def _health(integration: Integration) -> Response:

@@ -134,20 +134,21 @@ class Integration:
             return health(self.client, max_failing)
         return pool_health(self.pool.clients(), max_failing)
 
-    async def aclient_for(self, request: Any) -> Analytics:
+    async def aclient_for(self, request: Any) -> Analytics | None:
         """The client of ``request`` (the framework's request: what a callable write key
         is given), a new tenant's built on a worker thread, so that opening its spool
-        never blocks the event loop. Without a per-request write key, ``client``."""
+        never blocks the event loop. Without a per-request write key, ``client``; None
+        when choosing failed (logged), and ``start()`` then chooses."""
         pool = self.pool
         if pool is None:
             return self.client
-        key = pool.choose(request)
-        if key is None:
-            return self.client
-        client = pool.pooled(key)
-        if client is None:
-            client = await asyncio.get_running_loop().run_in_executor(None, pool.get_or_build, key)
-        return client
+        with never_raise("choosing the request's client"):
+            key = pool.choose(request)
+            if key is None:
+                return self.client
+            loop = asyncio.get_running_loop()
+            return pool.pooled(key) or await loop.run_in_executor(None, pool.get_or_build, key)
+        return None
 
     def start(
         self,

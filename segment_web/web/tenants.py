@@ -57,14 +57,13 @@ class ClientPool:
         self._clients: OrderedDict[tuple[str, str], Analytics] = OrderedDict()
         self._closing: set[threading.Thread] = set()
         self._warned: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the pool's dict, the warnings, the closing set
+        self._building = threading.Lock()  # one client built at a time
 
     def client_for(self, argument: Any) -> Analytics:
         """The client of the request's write key and host, built if need be."""
         key = self.choose(argument)
-        if key is None:
-            return self._fallback
-        return self.pooled(key) or self.get_or_build(key)
+        return self._fallback if key is None else self.get_or_build(key)
 
     def choose(self, argument: Any) -> tuple[str, str] | None:
         """The request's (write key, host) from the callables; None (warned about once)
@@ -95,21 +94,23 @@ class ClientPool:
     def get_or_build(self, key: tuple[str, str]) -> Analytics:
         """The client of ``key``, built when the pool has none: file and thread work (a
         spool opened, a plan loaded), so the ASGI adapter calls this off the event loop.
-        A client that cannot be built is the disabled fallback (warned about once)."""
-        with self._lock:
-            client = self._clients.get(key)
+        Builds run one at a time, outside the pool's lock, which ``pooled()`` only holds
+        for a lookup. A client that cannot be built is the disabled fallback (warned
+        about once)."""
+        with self._building:
+            client = self.pooled(key)  # built by the caller before, meanwhile
             if client is not None:
-                self._clients.move_to_end(key)
                 return client
             try:
                 client = self._build(*key)
             except Exception as error:  # a host Analytics refuses, a spool it cannot open
                 self._warn(f"no client for that write key: {type(error).__name__}: {error}")
                 return self._fallback
-            self._clients[key] = client
-            while len(self._clients) > self._max:
-                _, evicted = self._clients.popitem(last=False)
-                self._close_later(evicted)
+            with self._lock:
+                self._clients[key] = client
+                while len(self._clients) > self._max:
+                    _, evicted = self._clients.popitem(last=False)
+                    self._close_later(evicted)
             return client
 
     def _build(self, write_key: str, host: str) -> Analytics:
