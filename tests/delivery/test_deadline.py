@@ -21,7 +21,10 @@ def test_a_trickled_answer_ends_the_attempt_at_the_deadline_and_the_batch_is_ret
     # Both routes a POST can take (our own connection, or requests with a proxy).
     proxied = route == "through a proxy"
     request.getfixturevalue("server_as_proxy" if proxied else "no_proxy")
-    timeout = 0.5
+    # Long enough that the retry, answered at once, ends well inside it even on a
+    # machine loaded past its cores (at 0.5 s a slow retry also timed out, and the
+    # batch was sent a third time); the trickle outlasts it either way.
+    timeout = 2.0
     server.reply(Reply(trickle=part))
     host = {"host": PROXIED_HOST} if proxied else {}
     client = make_client(timeout=timeout, max_retries=2, **host)
